@@ -1,0 +1,32 @@
+-- One row per invoice line (invoice_line_id): the copy in the latest drop wins.
+with
+
+base_invoice_lines as (
+    select * from {{ ref('base_billing__invoice_lines') }}
+),
+
+final as (
+    select
+        invoice_line_id,
+        invoice_id,
+        billing_account_id,
+        record_id,
+        product_lookup_key,
+        billed_customer_name,
+        billed_customer_name_normalised,
+        invoice_status,
+        currency,
+        source_file_name,
+        billed_quantity,
+        unit_price,
+        line_amount,
+        is_void,
+        has_unknown_status,
+        has_unparseable_billing_period,
+        has_unparseable_quantity,
+        billing_month
+    from base_invoice_lines
+    where not is_duplicate
+)
+
+select * from final
