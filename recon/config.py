@@ -1,0 +1,55 @@
+"""Settings from environment variables, with the documented defaults.
+
+| variable            | meaning                                   | default                       |
+|---------------------|-------------------------------------------|-------------------------------|
+| RECON_RAW_DIR       | folder of raw CSV files                   | data/raw                      |
+| RECON_SEEDS_DIR     | folder of the reference seeds             | seeds                         |
+| RECON_DUCKDB_PATH   | DuckDB database the marts are written to  | data/recon.duckdb             |
+| RECON_REPORT_DIR    | where monthly reports are written         | reports                       |
+| RECON_TARGET        | dbt target (duckdb or snowflake)          | duckdb                        |
+
+Relative paths are relative to the project directory (the repository root).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(os.environ.get("RECON_PROJECT_DIR", Path(__file__).resolve().parents[1]))
+
+
+def _path(variable: str, default: str) -> Path:
+    value = Path(os.environ.get(variable) or default)
+    return value if value.is_absolute() else PROJECT_DIR / value
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    raw_dir: Path
+    seeds_dir: Path
+    duckdb_path: Path
+    report_dir: Path
+    target: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            project_dir=PROJECT_DIR,
+            raw_dir=_path("RECON_RAW_DIR", "data/raw"),
+            seeds_dir=_path("RECON_SEEDS_DIR", "seeds"),
+            duckdb_path=_path("RECON_DUCKDB_PATH", "data/recon.duckdb"),
+            report_dir=_path("RECON_REPORT_DIR", "reports"),
+            target=os.environ.get("RECON_TARGET", "duckdb"),
+        )
+
+    def dbt_env(self) -> dict[str, str]:
+        """Absolute paths for dbt, whatever directory it is started from."""
+        return {
+            "RECON_RAW_DIR": str(self.raw_dir),
+            "RECON_SEEDS_DIR": str(self.seeds_dir),
+            "RECON_DUCKDB_PATH": str(self.duckdb_path),
+            "RECON_TARGET": self.target,
+        }
