@@ -1,21 +1,47 @@
-{#- Where raw files come from. On DuckDB a source reads the CSV files of RECON_RAW_DIR
-    directly (every column as text, the file name kept); elsewhere it is a RAW table
-    loaded by `recon load` with the same columns plus _file_name and _source_row_number. -#}
+{#- The RAW layer: one relation per raw file family, every column as text, plus
+    _file_name (the file's base name) and _source_row_number (position in the read:
+    files in name order, lines in file order, the tie-breaker for duplicates).
 
-{#- Every raw row with the base name of its file and its position in the read
-    (files in name order, lines in file order): the tie-breaker for duplicates. -#}
-{% macro raw_rows(relation) -%}
-    {{ return(adapter.dispatch('raw_rows', 'provider_recon')(relation)) }}
+    On DuckDB, `on-run-start` (re)creates these as views over the CSV files of
+    RECON_RAW_DIR, so sources are ordinary relations on every engine (unit tests need
+    that too). On Snowflake they are tables loaded by `recon load`. -#}
+
+{% macro raw_file_families() -%}
+    {{ return({
+        'crm_accounts': 'crm_accounts.csv',
+        'crm_providers': 'crm_providers.csv',
+        'ops_intake_log': 'ops_intake_log*.csv',
+        'billing_invoice_lines': 'billing_invoice_lines*.csv',
+    }) }}
 {%- endmacro %}
 
-{% macro default__raw_rows(relation) -%}
-    select * from {{ relation }}
+{% macro create_raw_relations() -%}
+    {{ return(adapter.dispatch('create_raw_relations', 'provider_recon')()) }}
 {%- endmacro %}
 
-{% macro duckdb__raw_rows(relation) -%}
+{% macro default__create_raw_relations() -%}
+    select 1
+{%- endmacro %}
+
+{% macro duckdb__create_raw_relations() -%}
+    {%- set raw_dir = env_var('RECON_RAW_DIR', 'data/raw') | replace("'", "''") -%}
+    {%- set raw_schema = env_var('RECON_RAW_SCHEMA', 'raw') -%}
+    create schema if not exists {{ raw_schema }};
+    {%- for table, file_glob in raw_file_families().items() %}
+    create or replace view {{ raw_schema }}.{{ table }} as
     select
         * exclude (filename),
         regexp_extract(filename, '[^/\\]+$') as _file_name,
         row_number() over () as _source_row_number
-    from {{ relation }}
+    from read_csv(
+        '{{ raw_dir }}/{{ file_glob }}',
+        header = true,
+        all_varchar = true,
+        delim = ',',
+        quote = '"',
+        escape = '"',
+        filename = true,
+        union_by_name = true
+    );
+    {%- endfor %}
 {%- endmacro %}

@@ -3,7 +3,7 @@
 with
 
 source as (
-    {{ raw_rows(source('billing', 'billing_invoice_lines')) }}
+    select * from {{ source('billing', 'billing_invoice_lines') }}
 ),
 
 typed as (

@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ raw_rows(source('crm', 'crm_accounts')) }}
+    select * from {{ source('crm', 'crm_accounts') }}
 ),
 
 typed as (

@@ -2,7 +2,7 @@
 with
 
 source as (
-    {{ raw_rows(source('crm', 'crm_providers')) }}
+    select * from {{ source('crm', 'crm_providers') }}
 ),
 
 typed as (

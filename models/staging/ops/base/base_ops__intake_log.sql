@@ -3,7 +3,7 @@
 with
 
 source as (
-    {{ raw_rows(source('ops', 'ops_intake_log')) }}
+    select * from {{ source('ops', 'ops_intake_log') }}
 ),
 
 typed as (

@@ -1,0 +1,1020 @@
+"""Reference implementation of the reconciliation contract, sections 1 to 3.
+
+It works on raw rows exactly as they are written to the CSV files: the generator feeds
+it every row it writes, so the answer key follows from the contract's rules rather than
+from what the generator meant to inject. `reconcile_directory` does the same from the
+files on disk (small data only) and is how the tests check the generator's bookkeeping.
+
+The `Reconciler` keeps per-customer state only (the latest usable event per customer,
+product and NPI; invoice totals per customer, product and month), so it follows a
+multi-million-event run month by month: add every event dated up to month M, call
+`close_events(M)`, add every invoice line of period M, call `close_month(M)`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+
+Row = Sequence[str]
+
+# --------------------------------------------------------------------------- columns
+EVENT_COLUMNS = (
+    "event_id",
+    "event_at",
+    "customer_name",
+    "account_id",
+    "npi",
+    "provider_name",
+    "department",
+    "location",
+    "product",
+    "status",
+    "go_live_date",
+)
+INVOICE_LINE_COLUMNS = (
+    "invoice_id",
+    "invoice_line_id",
+    "billing_account_id",
+    "billed_customer_name",
+    "billing_period",
+    "product_code",
+    "billed_quantity",
+    "unit_price",
+    "line_amount",
+    "invoice_status",
+    "currency",
+)
+CRM_ACCOUNT_COLUMNS = (
+    "account_id",
+    "account_name",
+    "account_status",
+    "go_live_date",
+    "billing_account_id",
+    "last_modified_at",
+)
+CRM_PROVIDER_COLUMNS = (
+    "crm_provider_id",
+    "account_id",
+    "npi",
+    "provider_name",
+    "provider_status",
+    "department",
+    "location",
+    "last_modified_at",
+)
+PRODUCT_COLUMNS = ("product_code", "product_name", "is_billable", "list_price")
+LEGACY_COLUMNS = ("legacy_name", "account_id")
+DEPARTMENT_COLUMNS = ("department",)
+
+COUNTS_COLUMNS = (
+    "billing_month",
+    "customer_key",
+    "account_id",
+    "product_code",
+    "crm_active_providers",
+    "billable_providers",
+    "billed_quantity",
+    "quantity_delta",
+    "is_match",
+)
+BILLING_DISCREPANCY_COLUMNS = (
+    "billing_month",
+    "customer_key",
+    "account_id",
+    "product_code",
+    "discrepancy_type",
+    "crm_active_providers",
+    "billable_providers",
+    "billed_quantity",
+    "quantity_delta",
+    "unit_price",
+    "amount_delta",
+    "is_new",
+    "first_seen_month",
+)
+PROVIDER_DISCREPANCY_COLUMNS = ("billing_month", "account_id", "npi", "discrepancy_type")
+DATA_QUALITY_COLUMNS = ("billing_month", "source", "record_id", "issue", "column_name")
+
+ANSWER_KEY_FILES = {
+    "provider_counts_monthly.csv": COUNTS_COLUMNS,
+    "billing_discrepancies.csv": BILLING_DISCREPANCY_COLUMNS,
+    "provider_discrepancies.csv": PROVIDER_DISCREPANCY_COLUMNS,
+    "data_quality_issues.csv": DATA_QUALITY_COLUMNS,
+}
+
+# --------------------------------------------------------------------------- vocabularies
+LEGAL_SUFFIXES = frozenset(
+    {"inc", "llc", "ltd", "corp", "corporation", "co", "pc", "pllc", "lp", "llp"}
+)
+CREDENTIALS = frozenset(
+    {"md", "do", "np", "pa", "pac", "rn", "aprn", "dds", "dmd", "dpm", "phd", "lcsw"}
+)
+EVENT_STATUSES = frozenset({"live", "pending", "paused", "terminated"})
+ACCOUNT_STATUSES = frozenset({"active", "inactive", "churned", "prospect"})
+NOT_ACTIVE_ACCOUNT_STATUSES = frozenset({"inactive", "churned", "prospect"})
+PROVIDER_STATUSES = frozenset({"active", "inactive"})
+INVOICE_STATUSES = frozenset({"open", "closed", "void"})
+UNMATCHED_PREFIX = "UNMATCHED:"
+
+MONTH_ABBREVIATIONS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
+ALL_MONTHS = -1  # month index of an issue that belongs to every month
+
+# --------------------------------------------------------------------------- parsing
+_DATE_YMD = re.compile(r"([0-9]{4})([-/])([0-9]{1,2})\2([0-9]{1,2})")
+_DATE_MDY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_DATE_DMONY = re.compile(r"([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})")
+_MONTH_YM = re.compile(r"([0-9]{4})-([0-9]{1,2})")
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[Tt ]([0-9]{1,2}):([0-9]{2})"
+    r"(?::([0-9]{2})(?:\.([0-9]+))?)?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+_WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0+)?")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+SortKey = tuple[int, int, int, int, int, int, int]
+
+
+@lru_cache(maxsize=1 << 16)
+def calendar_date(year: int, month: int, day: int) -> date | None:
+    """The date, or None when it does not exist (2026-02-30)."""
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1 << 16)
+def parse_date(value: str) -> date | None:
+    """A date in one of the contract's spellings; None when empty or unparseable."""
+    text = value.strip()
+    if match := _DATE_YMD.fullmatch(text):
+        return calendar_date(int(match[1]), int(match[3]), int(match[4]))
+    if match := _DATE_MDY.fullmatch(text):
+        return calendar_date(int(match[3]), int(match[1]), int(match[2]))
+    if match := _DATE_DMONY.fullmatch(text):
+        month = MONTH_ABBREVIATIONS.get(match[2].lower())
+        return calendar_date(int(match[3]), month, int(match[1])) if month else None
+    return None
+
+
+def parse_timestamp(value: str) -> tuple[date, SortKey] | None:
+    """The date as written and a sort key (offset ignored); a bare date is midnight."""
+    text = value.strip()
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        day = parse_date(text)
+        return None if day is None else (day, (day.year, day.month, day.day, 0, 0, 0, 0))
+    year, month, day_of_month = int(match[1]), int(match[2]), int(match[3])
+    written_date = calendar_date(year, month, day_of_month)
+    hour, minute = int(match[4]), int(match[5])
+    second = int(match[6]) if match[6] else 0
+    if written_date is None or hour > 23 or minute > 59 or second > 59:
+        return None
+    nanos = int(match[7][:9].ljust(9, "0")) if match[7] else 0
+    return written_date, (year, month, day_of_month, hour, minute, second, nanos)
+
+
+def timestamp_rank(value: str) -> tuple[bool, SortKey | tuple[()]]:
+    """Orders timestamps, an empty or unparseable one before every parseable one."""
+    parsed = parse_timestamp(value)
+    return (False, ()) if parsed is None else (True, parsed[1])
+
+
+@lru_cache(maxsize=1 << 12)
+def parse_billing_period(value: str) -> tuple[int, int] | None:
+    """(year, month) of a `YYYY-MM` or of any accepted date; None when unparseable."""
+    text = value.strip()
+    if match := _MONTH_YM.fullmatch(text):
+        month = int(match[2])
+        return (int(match[1]), month) if 1 <= month <= 12 else None
+    day = parse_date(text)
+    return None if day is None else (day.year, day.month)
+
+
+def parse_whole_number(value: str) -> int | None:
+    """A whole number, optionally signed, optionally with a zero decimal part."""
+    match = _WHOLE_NUMBER.fullmatch(value.strip())
+    return int(match[1]) if match else None
+
+
+def parse_decimal(value: str) -> Decimal | None:
+    """A plain decimal (`120`, `99.50`); None when empty or anything else."""
+    text = value.strip()
+    if not _DECIMAL.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already excludes these
+        return None
+
+
+# --------------------------------------------------------------------------- names and NPIs
+def _letters_digits_spaces(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalpha() or "0" <= ch <= "9" or ch.isspace())
+
+
+@lru_cache(maxsize=1 << 18)
+def normalise_customer_name(name: str) -> str:
+    """Contract section 2: lower case, & as `and`, punctuation gone, one legal suffix off."""
+    tokens = _letters_digits_spaces(name.lower().replace("&", " and ")).split()
+    if len(tokens) > 1 and tokens[-1] in LEGAL_SUFFIXES:
+        tokens.pop()
+    return " ".join(tokens)
+
+
+@lru_cache(maxsize=1 << 18)
+def normalise_provider_name(name: str) -> str:
+    """Contract section 2: punctuation deleted, credentials and initials dropped, sorted."""
+    tokens = _letters_digits_spaces(name.lower()).split()
+    kept = [token for token in tokens if len(token) > 1 and token not in CREDENTIALS]
+    return " ".join(sorted(kept))
+
+
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_NPI_PREFIX_SUM = 24  # the Luhn contribution of the prefix 80840
+
+
+def npi_check_digit(first_nine: str) -> int:
+    """Luhn check digit of an NPI's first nine digits with the prefix 80840."""
+    doubled = sum(_LUHN_DOUBLED[int(digit)] for digit in first_nine[0::2])
+    plain = sum(int(digit) for digit in first_nine[1::2])
+    return (10 - (_NPI_PREFIX_SUM + doubled + plain) % 10) % 10
+
+
+def clean_npi(value: str) -> str | None:
+    """The NPI's 10 digits when valid (spaces and dashes removed), else None."""
+    digits = value.replace(" ", "").replace("-", "")
+    if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
+        return None
+    return digits if npi_check_digit(digits[:9]) == int(digits[9]) else None
+
+
+def clean_id(value: str) -> str:
+    """Identifiers are compared trimmed and case-insensitively, written upper case."""
+    return value.strip().upper()
+
+
+def clean_code(value: str) -> str:
+    """Statuses and codes are compared trimmed and case-insensitively."""
+    return value.strip().lower()
+
+
+# --------------------------------------------------------------------------- money
+CENT = Decimal("0.01")
+PRICE_PLACES = Decimal("0.0001")
+
+
+def round_price(value: Decimal) -> Decimal:
+    """Unit prices to 4 decimals, half away from zero."""
+    return value.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Amounts to cents, half away from zero."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --------------------------------------------------------------------------- reference data
+@dataclass(frozen=True, slots=True)
+class Product:
+    code: str
+    name: str
+    is_billable: bool
+    list_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CrmAccount:
+    account_id: str
+    name_key: str
+    status: str
+    go_live: date | None
+    billing_account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CrmProvider:
+    account_id: str
+    npi: str | None
+    name_key: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Seeds:
+    """The three reference seeds, as raw rows without their header."""
+
+    products: Sequence[Row]
+    departments: Sequence[Row]
+    legacy_names: Sequence[Row]
+
+
+def read_products(rows: Iterable[Row]) -> dict[str, Product]:
+    """Products by their code as spelled in the seed."""
+    products = {}
+    for code, name, is_billable, list_price in rows:
+        products[code.strip()] = Product(
+            code=code.strip(),
+            name=name.strip(),
+            is_billable=clean_code(is_billable) == "true",
+            list_price=Decimal(list_price.strip()),
+        )
+    return products
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A data-quality issue before month attribution (month_index ALL_MONTHS: every month)."""
+
+    month_index: int
+    source: str
+    record_id: str
+    issue: str
+    column_name: str
+
+
+def latest_by_id(
+    rows: Sequence[Row], id_column: int, stamp_column: int
+) -> tuple[dict[str, Row], list[Row]]:
+    """CRM de-duplication: the latest parseable last_modified_at wins (ties: later row)."""
+    best: dict[str, tuple[tuple, Row]] = {}
+    losers: list[Row] = []
+    for position, row in enumerate(rows):
+        record_id = clean_id(row[id_column])
+        rank = (timestamp_rank(row[stamp_column]), position)
+        current = best.get(record_id)
+        if current is None:
+            best[record_id] = (rank, row)
+        elif rank > current[0]:
+            losers.append(current[1])
+            best[record_id] = (rank, row)
+        else:
+            losers.append(row)
+    return {record_id: row for record_id, (_, row) in best.items()}, losers
+
+
+# --------------------------------------------------------------------------- customers
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    customer_key: str
+    account_id: str | None
+    issue: str | None
+
+
+class CustomerMatcher:
+    """Contract section 2, customer matching steps 1 to 5."""
+
+    def __init__(self, accounts: Mapping[str, CrmAccount], legacy_names: Iterable[Row]) -> None:
+        self._accounts = accounts
+        self._by_billing_id: dict[str, set[str]] = defaultdict(set)
+        self._by_name: dict[str, set[str]] = defaultdict(set)
+        self._by_legacy_name: dict[str, set[str]] = defaultdict(set)
+        for account in accounts.values():
+            if account.billing_account_id:
+                self._by_billing_id[account.billing_account_id].add(account.account_id)
+            self._by_name[account.name_key].add(account.account_id)
+        for legacy_name, account_id in legacy_names:
+            if clean_id(account_id) in accounts:
+                self._by_legacy_name[normalise_customer_name(legacy_name)].add(
+                    clean_id(account_id)
+                )
+        self._cache: dict[tuple[str, str, str], Resolution] = {}
+
+    def resolve(self, account_id: str, billing_account_id: str, name: str) -> Resolution:
+        """The customer of a raw record (account_id for events, billing id for lines)."""
+        cache_key = (account_id, billing_account_id, name)
+        resolution = self._cache.get(cache_key)
+        if resolution is None:
+            resolution = self._resolve(account_id, billing_account_id, name)
+            self._cache[cache_key] = resolution
+        return resolution
+
+    def _resolve(self, account_id: str, billing_account_id: str, name: str) -> Resolution:
+        if clean_id(account_id) in self._accounts:
+            return self._matched(clean_id(account_id))
+        by_billing = self._by_billing_id.get(clean_id(billing_account_id), set())
+        if clean_id(billing_account_id) and len(by_billing) == 1:
+            return self._matched(next(iter(by_billing)))
+        name_key = normalise_customer_name(name)
+        by_name = self._by_name.get(name_key, set())
+        if len(by_name) == 1:
+            return self._matched(next(iter(by_name)))
+        by_legacy = self._by_legacy_name.get(name_key, set())
+        if len(by_legacy) == 1:
+            return self._matched(next(iter(by_legacy)))
+        issue = "AMBIGUOUS_CUSTOMER" if len(by_name) > 1 else "UNMATCHED_CUSTOMER"
+        return Resolution(UNMATCHED_PREFIX + name_key, None, issue)
+
+    @staticmethod
+    def _matched(account_id: str) -> Resolution:
+        return Resolution(account_id, account_id, None)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(slots=True)
+class MonthResult:
+    """The answer-key rows of one month, each list sorted."""
+
+    counts: list[tuple[str, ...]]
+    billing_discrepancies: list[tuple[str, ...]]
+    provider_discrepancies: list[tuple[str, ...]]
+
+
+@dataclass(slots=True)
+class _Latest:
+    """The latest usable event of a (customer, product, NPI)."""
+
+    sort_key: SortKey
+    event_id: str
+    status: str
+    department_ok: bool
+    go_live: date
+    provider_name_key: str
+
+
+@dataclass(slots=True)
+class _Billed:
+    """Counted invoice lines of a (customer, product, month)."""
+
+    quantity: int = 0
+    weight: int = 0
+    weighted_price: Decimal = field(default_factory=Decimal)
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    billable: dict[tuple[str, str], set[str]]
+    billable_names: dict[tuple[str, str], set[str]]
+
+
+def month_label(year_month: str) -> str:
+    return f"{year_month}-01"
+
+
+def month_end(year_month: str) -> date:
+    year, month = (int(part) for part in year_month.split("-"))
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    return first_of_next - timedelta(days=1)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# --------------------------------------------------------------------------- the reconciler
+class Reconciler:
+    """Applies the contract to raw rows, month by month, and produces the answer key."""
+
+    def __init__(
+        self,
+        months: Sequence[str],
+        seeds: Seeds,
+        crm_accounts: Sequence[Row],
+        crm_providers: Sequence[Row],
+    ) -> None:
+        self.months = list(months)
+        self._month_index = {tuple(map(int, m.split("-"))): i for i, m in enumerate(months)}
+        self._month_ends = [month_end(m) for m in months]
+        self.products = read_products(seeds.products)
+        self._product_codes = {p.code.lower(): p.code for p in self.products.values()}
+        self._product_lookup = {p.name.lower(): p.code for p in self.products.values()}
+        self._product_lookup.update(self._product_codes)
+        self._departments = {clean_code(row[0]) for row in seeds.departments}
+        self._issues: list[Issue] = []
+        self.accounts = self._load_crm_accounts(crm_accounts)
+        self._crm_by_account = self._load_crm_providers(crm_providers)
+        self._active_npis = {
+            account_id: {npi for npi, records in by_npi.items() if "active" in records[0]}
+            for account_id, by_npi in self._crm_by_account.items()
+        }
+        self.matcher = CustomerMatcher(self.accounts, seeds.legacy_names)
+        self._latest: dict[tuple[str, str, str], _Latest] = {}
+        self._pending_events: dict[int, list[tuple[tuple[str, str, str], _Latest]]] = {}
+        self._billed: dict[int, dict[tuple[str, str], _Billed]] = defaultdict(dict)
+        self._open_month = 0
+        self._snapshot: _Snapshot | None = None
+        self._previous_findings: dict[tuple[str, str, str], int] = {}
+
+    # ----------------------------------------------------------------- CRM
+    def _load_crm_accounts(self, rows: Sequence[Row]) -> dict[str, CrmAccount]:
+        winners, losers = latest_by_id(rows, 0, 5)
+        self._duplicates("crm_accounts", (clean_id(row[0]) for row in losers), "account_id")
+        accounts = {}
+        for account_id, row in winners.items():
+            _, name, status, go_live, billing_id, modified = row
+            self._date_issue("crm_accounts", account_id, go_live, "go_live_date")
+            self._date_issue("crm_accounts", account_id, modified, "last_modified_at")
+            if clean_code(status) not in ACCOUNT_STATUSES:
+                self._issue(ALL_MONTHS, "crm_accounts", account_id, "UNKNOWN_STATUS", "account_status")
+            accounts[account_id] = CrmAccount(
+                account_id=account_id,
+                name_key=normalise_customer_name(name),
+                status=clean_code(status),
+                go_live=parse_date(go_live),
+                billing_account_id=clean_id(billing_id),
+            )
+        return accounts
+
+    def _load_crm_providers(self, rows: Sequence[Row]) -> dict[str, dict[str, tuple[set, set]]]:
+        """account -> NPI -> (statuses, provider-name keys) of the CRM records."""
+        winners, losers = latest_by_id(rows, 0, 7)
+        self._duplicates("crm_providers", (clean_id(row[0]) for row in losers), "crm_provider_id")
+        by_account: dict[str, dict[str, tuple[set, set]]] = defaultdict(dict)
+        for provider_id, row in winners.items():
+            _, account_id, npi_raw, name, status, _, _, modified = row
+            self._date_issue("crm_providers", provider_id, modified, "last_modified_at")
+            if clean_code(status) not in PROVIDER_STATUSES:
+                self._issue(ALL_MONTHS, "crm_providers", provider_id, "UNKNOWN_STATUS", "provider_status")
+            npi = clean_npi(npi_raw)
+            if npi is None:
+                self._issue(ALL_MONTHS, "crm_providers", provider_id, "INVALID_NPI", "npi")
+                continue
+            statuses, names = by_account[clean_id(account_id)].setdefault(npi, (set(), set()))
+            statuses.add(clean_code(status))
+            names.add(normalise_provider_name(name))
+        return by_account
+
+    def _date_issue(self, source: str, record_id: str, value: str, column: str) -> None:
+        """A non-empty CRM date or timestamp that does not parse."""
+        parse = parse_timestamp if column == "last_modified_at" else parse_date
+        if value.strip() and parse(value) is None:
+            self._issue(ALL_MONTHS, source, record_id, "UNPARSEABLE_DATE", column)
+
+    # ----------------------------------------------------------------- issues
+    def _issue(self, month: int, source: str, record_id: str, issue: str, column: str) -> None:
+        self._issues.append(Issue(month, source, record_id, issue, column))
+
+    def _duplicates(self, source: str, record_ids: Iterable[str], column: str) -> None:
+        for record_id in record_ids:
+            self._issue(ALL_MONTHS, source, record_id, "DUPLICATE_RECORD", column)
+
+    def _month_of(self, day: date) -> int | None:
+        return self._month_index.get((day.year, day.month))
+
+    # ----------------------------------------------------------------- customers
+    def customer_key(self, account_id: str = "", billing_account_id: str = "", name: str = "") -> str:
+        """The customer_key a record with these raw values gets."""
+        return self.matcher.resolve(account_id, billing_account_id, name).customer_key
+
+    # ----------------------------------------------------------------- events
+    def add_duplicate_event(self, row: Row) -> None:
+        """A losing copy of an event: only a DUPLICATE_RECORD issue, in its own event month."""
+        month = self._event_issue_month(parse_timestamp(row[1]))
+        if month is not None:
+            self._issue(month, "ops_intake_log", clean_id(row[0]), "DUPLICATE_RECORD", "event_id")
+
+    def _event_issue_month(self, stamp: tuple[date, SortKey] | None) -> int | None:
+        return ALL_MONTHS if stamp is None else self._month_of(stamp[0])
+
+    def add_event(self, row: Row) -> None:
+        """The winning copy of an event."""
+        (event_id, event_at, customer_name, account_id, npi_raw, provider_name, department) = row[:7]
+        product_raw, status_raw, go_live_raw = row[8], row[9], row[10]
+        event_id = clean_id(event_id)
+        stamp = parse_timestamp(event_at)
+        go_live = parse_date(go_live_raw) if go_live_raw.strip() else None
+        npi = clean_npi(npi_raw)
+        product = self._product_lookup.get(clean_code(product_raw))
+        status = clean_code(status_raw)
+        resolution = self.matcher.resolve(account_id, "", customer_name)
+        month = self._event_issue_month(stamp)
+        if month is not None:
+            problems = (
+                (stamp is None, "UNPARSEABLE_DATE", "event_at"),
+                (go_live_raw.strip() != "" and go_live is None, "UNPARSEABLE_DATE", "go_live_date"),
+                (npi is None, "INVALID_NPI", "npi"),
+                (product is None, "UNKNOWN_PRODUCT", "product"),
+                (status not in EVENT_STATUSES, "UNKNOWN_STATUS", "status"),
+                (resolution.issue is not None, resolution.issue, "customer_name"),
+            )
+            for is_problem, issue, column in problems:
+                if is_problem:
+                    self._issue(month, "ops_intake_log", event_id, issue, column)
+        if stamp is None or npi is None or product is None or status not in EVENT_STATUSES:
+            return
+        event_date, sort_key = stamp
+        latest = _Latest(
+            sort_key=sort_key,
+            event_id=event_id,
+            status=status,
+            department_ok=clean_code(department) in self._departments,
+            go_live=go_live or event_date,
+            provider_name_key=normalise_provider_name(provider_name),
+        )
+        self._apply_or_hold((resolution.customer_key, product, npi), latest, event_date)
+
+    def _apply_or_hold(self, key: tuple[str, str, str], latest: _Latest, event_date: date) -> None:
+        month = self._month_of(event_date)
+        if month is None and event_date > self._month_ends[-1]:
+            return  # after the last generated month: counts in none of them
+        if month is None:
+            month = 0  # before the first generated month: history of every month
+        if month < self._open_month or (month == self._open_month and self._snapshot):
+            raise ValueError(f"event of a closed month: {key} {event_date}")
+        if month > self._open_month:
+            self._pending_events.setdefault(month, []).append((key, latest))
+        else:
+            self._apply(key, latest)
+
+    def _apply(self, key: tuple[str, str, str], latest: _Latest) -> None:
+        current = self._latest.get(key)
+        if current is None or (latest.sort_key, latest.event_id) > (
+            current.sort_key,
+            current.event_id,
+        ):
+            self._latest[key] = latest
+
+    def close_events(self, month: int) -> None:
+        """Every event dated up to the end of `month` has been added: take the state."""
+        if month != self._open_month or self._snapshot is not None:
+            raise ValueError(f"months are closed in order; {month} is not open")
+        end = self._month_ends[month]
+        billable: dict[tuple[str, str], set[str]] = defaultdict(set)
+        names: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for (customer, product, npi), latest in self._latest.items():
+            if (
+                latest.status == "live"
+                and latest.department_ok
+                and latest.go_live <= end
+                and self.products[product].is_billable
+            ):
+                billable[(customer, product)].add(npi)
+                names[(customer, npi)].add(latest.provider_name_key)
+        self._snapshot = _Snapshot(billable=billable, billable_names=names)
+
+    def billable_count(self, customer_key: str, product_code: str) -> int:
+        """Billable providers of the month whose events were closed last."""
+        if self._snapshot is None:
+            raise ValueError("close_events first")
+        return len(self._snapshot.billable.get((customer_key, product_code), ()))
+
+    # ----------------------------------------------------------------- invoice lines
+    def add_duplicate_invoice_line(self, row: Row) -> None:
+        """A losing copy of an invoice line: only a DUPLICATE_RECORD issue."""
+        month = self._period_issue_month(parse_billing_period(row[4]))
+        if month is not None:
+            self._issue(
+                month, "billing_invoice_lines", clean_id(row[1]), "DUPLICATE_RECORD", "invoice_line_id"
+            )
+
+    def _period_issue_month(self, period: tuple[int, int] | None) -> int | None:
+        return ALL_MONTHS if period is None else self._month_index.get(period)
+
+    def add_invoice_line(self, row: Row) -> None:
+        """The winning copy of an invoice line."""
+        _, line_id, billing_id, customer_name, period_raw, code_raw = row[:6]
+        quantity_raw, price_raw, amount_raw, status_raw = row[6:10]
+        line_id = clean_id(line_id)
+        period = parse_billing_period(period_raw)
+        quantity = parse_whole_number(quantity_raw)
+        price = parse_decimal(price_raw)
+        product = self._product_codes.get(clean_code(code_raw))
+        status = clean_code(status_raw)
+        resolution = self.matcher.resolve("", billing_id, customer_name)
+        month = self._period_issue_month(period)
+        if month is not None:
+            problems = (
+                (period is None, "UNPARSEABLE_DATE", "billing_period"),
+                (quantity is None, "UNPARSEABLE_NUMBER", "billed_quantity"),
+                (price_raw.strip() != "" and price is None, "UNPARSEABLE_NUMBER", "unit_price"),
+                (
+                    amount_raw.strip() != "" and parse_decimal(amount_raw) is None,
+                    "UNPARSEABLE_NUMBER",
+                    "line_amount",
+                ),
+                (product is None, "UNKNOWN_PRODUCT", "product_code"),
+                (status not in INVOICE_STATUSES, "UNKNOWN_STATUS", "invoice_status"),
+                (resolution.issue is not None, resolution.issue, "billed_customer_name"),
+            )
+            for is_problem, issue, column in problems:
+                if is_problem:
+                    self._issue(month, "billing_invoice_lines", line_id, issue, column)
+        if month is None or month == ALL_MONTHS or status == "void":
+            return
+        if quantity is None or product is None:
+            return
+        if month < self._open_month:
+            raise ValueError(f"invoice line of a closed month: {line_id}")
+        billed = self._billed[month].setdefault((resolution.customer_key, product), _Billed())
+        billed.quantity += quantity
+        if price is not None:
+            billed.weight += abs(quantity)
+            billed.weighted_price += abs(quantity) * price
+
+    # ----------------------------------------------------------------- month close
+    def close_month(self, month: int) -> MonthResult:
+        """Counts and findings of `month`; then the next month is open."""
+        if month != self._open_month or self._snapshot is None:
+            raise ValueError(f"close_events({month}) first")
+        snapshot = self._snapshot
+        billed = self._billed.pop(month, {})
+        label = month_label(self.months[month])
+        end = self._month_ends[month]
+        counts, product_findings = self._counts_and_product_findings(snapshot, billed, label)
+        findings = product_findings + self._account_findings(counts, end)
+        result = MonthResult(
+            counts=sorted(row.as_counts_row() for row in counts),
+            billing_discrepancies=self._label_findings(findings, month),
+            provider_discrepancies=self._provider_findings(snapshot, label),
+        )
+        self._open_month += 1
+        self._snapshot = None
+        for key, latest in self._pending_events.pop(self._open_month, []):
+            self._apply(key, latest)
+        return result
+
+    def _counts_and_product_findings(
+        self, snapshot: _Snapshot, billed: dict[tuple[str, str], _Billed], label: str
+    ) -> tuple[list[_CountsRow], list[_Finding]]:
+        keys = {key for key, npis in snapshot.billable.items() if npis} | set(billed)
+        counts, findings = [], []
+        for customer, product in sorted(keys):
+            lines = billed.get((customer, product))
+            row = _CountsRow(
+                billing_month=label,
+                customer_key=customer,
+                account_id=customer if customer in self.accounts else None,
+                product_code=product,
+                crm_active_providers=len(self._active_npis.get(customer, ())),
+                billable_providers=len(snapshot.billable.get((customer, product), ())),
+                billed_quantity=lines.quantity if lines else 0,
+                unit_price=self._unit_price(product, lines),
+            )
+            counts.append(row)
+            if row.discrepancy_type is not None:
+                findings.append(_Finding(row, product, row.discrepancy_type))
+        return counts, findings
+
+    def _unit_price(self, product: str, lines: _Billed | None) -> Decimal:
+        if lines is None or lines.quantity == 0 or lines.weight == 0:
+            return round_price(self.products[product].list_price)
+        return round_price(lines.weighted_price / lines.weight)
+
+    def _account_findings(self, counts: list[_CountsRow], end: date) -> list[_Finding]:
+        by_customer: dict[str, list[_CountsRow]] = defaultdict(list)
+        for row in counts:
+            by_customer[row.customer_key].append(row)
+        findings = []
+        for customer, rows in by_customer.items():
+            total = _CountsRow.account_total(rows)
+            account = self.accounts.get(customer)
+            if account is None:
+                findings.append(_Finding(total, None, "MISSING_FROM_CRM"))
+                continue
+            if account.status in NOT_ACTIVE_ACCOUNT_STATUSES:
+                findings.append(_Finding(total, None, "ACCOUNT_NOT_ACTIVE_IN_CRM"))
+            if account.go_live is None or account.go_live > end:
+                findings.append(_Finding(total, None, "GO_LIVE_MISMATCH"))
+        return findings
+
+    def _label_findings(self, findings: list[_Finding], month: int) -> list[tuple[str, ...]]:
+        """is_new and first_seen_month: the streak of (customer, product, type)."""
+        current: dict[tuple[str, str, str], int] = {}
+        rows = []
+        for finding in findings:
+            key = (finding.row.customer_key, finding.product_code or "", finding.discrepancy_type)
+            first_seen = self._previous_findings.get(key, month)
+            current[key] = first_seen
+            rows.append(finding.as_row(first_seen == month, month_label(self.months[first_seen])))
+        self._previous_findings = current
+        return sorted(rows, key=lambda row: (row[1], row[3], row[4]))
+
+    def _provider_findings(self, snapshot: _Snapshot, label: str) -> list[tuple[str, ...]]:
+        billable_by_account: dict[str, set[str]] = defaultdict(set)
+        for (customer, _), npis in snapshot.billable.items():
+            if customer in self.accounts:
+                billable_by_account[customer].update(npis)
+        rows = set()
+        for account_id, npis in billable_by_account.items():
+            crm = self._crm_by_account.get(account_id, {})
+            for npi in npis:
+                for finding in self._billable_provider_findings(
+                    crm.get(npi), snapshot.billable_names[(account_id, npi)]
+                ):
+                    rows.add((label, account_id, npi, finding))
+        for account_id, account in self.accounts.items():
+            if account.status != "active":
+                continue
+            live = billable_by_account.get(account_id, set())
+            for npi in self._active_npis.get(account_id, ()):
+                if npi not in live:
+                    rows.add((label, account_id, npi, "PROVIDER_NOT_LIVE"))
+        return sorted(rows)
+
+    @staticmethod
+    def _billable_provider_findings(
+        crm_records: tuple[set, set] | None, event_names: set[str]
+    ) -> Iterator[str]:
+        if crm_records is None:
+            yield "PROVIDER_MISSING_FROM_CRM"
+            return
+        statuses, crm_names = crm_records
+        if "active" not in statuses and "inactive" in statuses:
+            yield "PROVIDER_INACTIVE_IN_CRM"
+        if any(name not in crm_names for name in event_names):
+            yield "PROVIDER_NAME_MISMATCH"
+
+    # ----------------------------------------------------------------- data quality
+    def data_quality_rows(self) -> list[tuple[str, ...]]:
+        """Every issue, attributed to its month (or to every month), sorted."""
+        rows = []
+        labels = [month_label(m) for m in self.months]
+        for issue in self._issues:
+            months = labels if issue.month_index == ALL_MONTHS else [labels[issue.month_index]]
+            for label in months:
+                rows.append((label, issue.source, issue.record_id, issue.issue, issue.column_name))
+        return sorted(rows)
+
+
+@dataclass(slots=True)
+class _CountsRow:
+    billing_month: str
+    customer_key: str
+    account_id: str | None
+    product_code: str | None
+    crm_active_providers: int
+    billable_providers: int
+    billed_quantity: int
+    unit_price: Decimal | None
+    amount_delta: Decimal = field(default=Decimal("0.00"))
+
+    def __post_init__(self) -> None:
+        if self.unit_price is not None:
+            self.amount_delta = round_money(self.quantity_delta * self.unit_price)
+
+    @property
+    def quantity_delta(self) -> int:
+        return self.billed_quantity - self.billable_providers
+
+    @property
+    def discrepancy_type(self) -> str | None:
+        billed, billable = self.billed_quantity, self.billable_providers
+        if billed == billable:
+            return None
+        if billed > billable:
+            return "OVERBILLED"
+        return "UNBILLED_USAGE" if billable > 0 and billed <= 0 else "UNDERBILLED"
+
+    @classmethod
+    def account_total(cls, rows: list[_CountsRow]) -> _CountsRow:
+        first = rows[0]
+        total = cls(
+            billing_month=first.billing_month,
+            customer_key=first.customer_key,
+            account_id=first.account_id,
+            product_code=None,
+            crm_active_providers=first.crm_active_providers,
+            billable_providers=sum(row.billable_providers for row in rows),
+            billed_quantity=sum(row.billed_quantity for row in rows),
+            unit_price=None,
+        )
+        total.amount_delta = sum((row.amount_delta for row in rows), Decimal("0.00"))
+        return total
+
+    def as_counts_row(self) -> tuple[str, ...]:
+        return (
+            self.billing_month,
+            self.customer_key,
+            self.account_id or "",
+            self.product_code or "",
+            str(self.crm_active_providers),
+            str(self.billable_providers),
+            str(self.billed_quantity),
+            str(self.quantity_delta),
+            _flag(self.billed_quantity == self.billable_providers),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Finding:
+    row: _CountsRow
+    product_code: str | None
+    discrepancy_type: str
+
+    def as_row(self, is_new: bool, first_seen_month: str) -> tuple[str, ...]:
+        row = self.row
+        return (
+            row.billing_month,
+            row.customer_key,
+            row.account_id or "",
+            self.product_code or "",
+            self.discrepancy_type,
+            str(row.crm_active_providers),
+            str(row.billable_providers),
+            str(row.billed_quantity),
+            str(row.quantity_delta),
+            "" if row.unit_price is None else f"{row.unit_price:.4f}",
+            f"{row.amount_delta:.2f}",
+            _flag(is_new),
+            first_seen_month,
+        )
+
+
+# --------------------------------------------------------------------------- answer key files
+class AnswerKeyWriter:
+    """Writes the answer-key CSVs month by month; data-quality issues at the end."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.rows_written = dict.fromkeys(ANSWER_KEY_FILES, 0)
+        self._files = {}
+        self._writers = {}
+        for name, columns in ANSWER_KEY_FILES.items():
+            handle = (directory / name).open("w", encoding="utf-8", newline="")
+            self._files[name] = handle
+            self._writers[name] = csv.writer(handle, lineterminator="\n")
+            self._writers[name].writerow(columns)
+
+    def write_month(self, result: MonthResult) -> None:
+        self._write("provider_counts_monthly.csv", result.counts)
+        self._write("billing_discrepancies.csv", result.billing_discrepancies)
+        self._write("provider_discrepancies.csv", result.provider_discrepancies)
+
+    def close(self, data_quality_rows: Sequence[tuple[str, ...]]) -> dict[str, int]:
+        self._write("data_quality_issues.csv", data_quality_rows)
+        for handle in self._files.values():
+            handle.close()
+        return dict(self.rows_written)
+
+    def _write(self, name: str, rows: Sequence[tuple[str, ...]]) -> None:
+        self._writers[name].writerows(rows)
+        self.rows_written[name] += len(rows)
+
+
+# --------------------------------------------------------------------------- from files
+def read_csv_rows(path: Path, columns: Sequence[str]) -> list[list[str]]:
+    """Rows of a CSV file (a BOM is skipped) in the order of `columns`."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip().lower() for name in next(reader)]
+        positions = [header.index(column) for column in columns]
+        return [[row[position] for position in positions] for row in reader]
+
+
+def _winners_and_losers(
+    files: Sequence[Path], columns: Sequence[str], id_column: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Same id: the copy in the latest file by name, and in a file the later line, wins."""
+    winners: dict[str, list[str]] = {}
+    losers = []
+    for path in sorted(files, key=lambda p: p.name):
+        for row in read_csv_rows(path, columns):
+            record_id = clean_id(row[id_column])
+            if record_id in winners:
+                losers.append(winners[record_id])
+            winners[record_id] = row
+    return list(winners.values()), losers
+
+
+def reconcile_directory(raw_dir: Path, seeds_dir: Path, months: Sequence[str]) -> Reconciler:
+    """Reads raw files and seeds from disk into a Reconciler (small data: all in memory)."""
+    seeds = Seeds(
+        products=read_csv_rows(seeds_dir / "products.csv", PRODUCT_COLUMNS),
+        departments=read_csv_rows(seeds_dir / "valid_departments.csv", DEPARTMENT_COLUMNS),
+        legacy_names=read_csv_rows(seeds_dir / "legacy_customer_names.csv", LEGACY_COLUMNS),
+    )
+    reconciler = Reconciler(
+        months,
+        seeds,
+        read_csv_rows(raw_dir / "crm_accounts.csv", CRM_ACCOUNT_COLUMNS),
+        read_csv_rows(raw_dir / "crm_providers.csv", CRM_PROVIDER_COLUMNS),
+    )
+    events, duplicate_events = _winners_and_losers(
+        list(raw_dir.glob("ops_intake_log*.csv")), EVENT_COLUMNS, 0
+    )
+    lines, duplicate_lines = _winners_and_losers(
+        list(raw_dir.glob("billing_invoice_lines*.csv")), INVOICE_LINE_COLUMNS, 1
+    )
+    for row in duplicate_events:
+        reconciler.add_duplicate_event(row)
+    for row in events:
+        reconciler.add_event(row)
+    for row in duplicate_lines:
+        reconciler.add_duplicate_invoice_line(row)
+    for row in lines:
+        reconciler.add_invoice_line(row)
+    return reconciler
+
+
+def write_answer_key(reconciler: Reconciler, directory: Path) -> dict[str, int]:
+    """Closes every month of a fully loaded Reconciler and writes the answer key."""
+    writer = AnswerKeyWriter(directory)
+    for month in range(len(reconciler.months)):
+        reconciler.close_events(month)
+        writer.write_month(reconciler.close_month(month))
+    return writer.close(reconciler.data_quality_rows())
