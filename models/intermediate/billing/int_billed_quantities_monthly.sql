@@ -32,7 +32,8 @@ final as (
                 when billed_quantity <> 0 and price_weight > 0
                     then weighted_price_total / price_weight
                 else list_price_usd
-            end, 4) as decimal(18, 4)) as unit_price,
+            end, 4
+        ) as decimal(18, 4)) as unit_price,
         billing_month
     from quantities_summed
 )

@@ -40,14 +40,15 @@ billable_names_unmatched as (
         billable_states.npi,
         min(billable_states.provider_name) as provider_name
     from billable_states
-    where not exists (
-        select 1
-        from crm_providers
-        where
-            crm_providers.account_id = billable_states.account_id
-            and crm_providers.npi = billable_states.npi
-            and crm_providers.provider_name_normalised = billable_states.provider_name_normalised
-    )
+    where
+        not exists (
+            select 1
+            from crm_providers
+            where
+                crm_providers.account_id = billable_states.account_id
+                and crm_providers.npi = billable_states.npi
+                and crm_providers.provider_name_normalised = billable_states.provider_name_normalised
+        )
     group by billable_states.account_id, billable_states.npi
 ),
 
@@ -70,9 +71,15 @@ latest_event_names as (
 ),
 
 account_npis as (
-    select account_id, npi from billable_npis
+    select
+        account_id,
+        npi
+    from billable_npis
     union
-    select account_id, npi from crm_records_by_npi
+    select
+        account_id,
+        npi
+    from crm_records_by_npi
 ),
 
 final as (

@@ -1,6 +1,272 @@
+{#- Each check: relation, source, issue, column, raw value, condition, month of the record. -#}
+{%- set issue_checks = [
+    [
+        'crm_accounts',
+        'crm_accounts',
+        'DUPLICATE_RECORD',
+        'account_id',
+        'account_id',
+        'is_duplicate',
+        'null',
+    ],
+    [
+        'crm_accounts',
+        'crm_accounts',
+        'MISSING_ID',
+        'account_id',
+        'account_id',
+        'account_id is null',
+        'null',
+    ],
+    [
+        'crm_accounts',
+        'crm_accounts',
+        'UNKNOWN_STATUS',
+        'account_status',
+        'raw_account_status',
+        'not is_duplicate and has_unknown_status',
+        'null',
+    ],
+    [
+        'crm_accounts',
+        'crm_accounts',
+        'UNPARSEABLE_DATE',
+        'go_live_date',
+        'raw_go_live_date',
+        'not is_duplicate and has_unparseable_go_live_date',
+        'null',
+    ],
+    [
+        'crm_accounts',
+        'crm_accounts',
+        'UNPARSEABLE_DATE',
+        'last_modified_at',
+        'raw_last_modified_at',
+        'not is_duplicate and has_unparseable_last_modified_at',
+        'null',
+    ],
+    [
+        'crm_providers',
+        'crm_providers',
+        'DUPLICATE_RECORD',
+        'crm_provider_id',
+        'crm_provider_id',
+        'is_duplicate',
+        'null',
+    ],
+    [
+        'crm_providers',
+        'crm_providers',
+        'MISSING_ID',
+        'crm_provider_id',
+        'crm_provider_id',
+        'crm_provider_id is null',
+        'null',
+    ],
+    [
+        'crm_providers',
+        'crm_providers',
+        'INVALID_NPI',
+        'npi',
+        'raw_npi',
+        'not is_duplicate and not is_valid_npi',
+        'null',
+    ],
+    [
+        'crm_providers',
+        'crm_providers',
+        'UNKNOWN_STATUS',
+        'provider_status',
+        'raw_provider_status',
+        'not is_duplicate and has_unknown_status',
+        'null',
+    ],
+    [
+        'crm_providers',
+        'crm_providers',
+        'UNPARSEABLE_DATE',
+        'last_modified_at',
+        'raw_last_modified_at',
+        'not is_duplicate and has_unparseable_last_modified_at',
+        'null',
+    ],
+    [
+        'intake_log',
+        'ops_intake_log',
+        'DUPLICATE_RECORD',
+        'event_id',
+        'event_id',
+        'is_duplicate',
+        'event_month',
+    ],
+    [
+        'intake_log',
+        'ops_intake_log',
+        'MISSING_ID',
+        'event_id',
+        'event_id',
+        'event_id is null',
+        'event_month',
+    ],
+    [
+        'intake_log',
+        'ops_intake_log',
+        'UNPARSEABLE_DATE',
+        'event_at',
+        'raw_event_at',
+        'not is_duplicate and has_unparseable_event_at',
+        'null',
+    ],
+    [
+        'intake_log',
+        'ops_intake_log',
+        'UNPARSEABLE_DATE',
+        'go_live_date',
+        'raw_go_live_date',
+        'not is_duplicate and has_unparseable_go_live_date',
+        'event_month',
+    ],
+    [
+        'intake_log',
+        'ops_intake_log',
+        'INVALID_NPI',
+        'npi',
+        'raw_npi',
+        'not is_duplicate and not is_valid_npi',
+        'event_month',
+    ],
+    [
+        'intake_log',
+        'ops_intake_log',
+        'UNKNOWN_STATUS',
+        'status',
+        'raw_status',
+        'not is_duplicate and has_unknown_status',
+        'event_month',
+    ],
+    [
+        'intake_events_resolved',
+        'ops_intake_log',
+        'UNKNOWN_PRODUCT',
+        'product',
+        'raw_product',
+        'product_code is null',
+        'event_month',
+    ],
+    [
+        'intake_events_resolved',
+        'ops_intake_log',
+        'UNMATCHED_CUSTOMER',
+        'customer_name',
+        'customer_name',
+        "match_method = 'unmatched'",
+        'event_month',
+    ],
+    [
+        'intake_events_resolved',
+        'ops_intake_log',
+        'AMBIGUOUS_CUSTOMER',
+        'customer_name',
+        'customer_name',
+        "match_method = 'ambiguous'",
+        'event_month',
+    ],
+    [
+        'invoice_lines',
+        'billing_invoice_lines',
+        'DUPLICATE_RECORD',
+        'invoice_line_id',
+        'invoice_line_id',
+        'is_duplicate',
+        'billing_month',
+    ],
+    [
+        'invoice_lines',
+        'billing_invoice_lines',
+        'MISSING_ID',
+        'invoice_line_id',
+        'invoice_line_id',
+        'invoice_line_id is null',
+        'billing_month',
+    ],
+    [
+        'invoice_lines',
+        'billing_invoice_lines',
+        'UNPARSEABLE_DATE',
+        'billing_period',
+        'raw_billing_period',
+        'not is_duplicate and has_unparseable_billing_period',
+        'null',
+    ],
+    [
+        'invoice_lines',
+        'billing_invoice_lines',
+        'UNPARSEABLE_NUMBER',
+        'billed_quantity',
+        'raw_billed_quantity',
+        'not is_duplicate and has_unparseable_quantity',
+        'billing_month',
+    ],
+    [
+        'invoice_lines',
+        'billing_invoice_lines',
+        'UNPARSEABLE_NUMBER',
+        'unit_price',
+        'raw_unit_price',
+        'not is_duplicate and has_unparseable_unit_price',
+        'billing_month',
+    ],
+    [
+        'invoice_lines',
+        'billing_invoice_lines',
+        'UNPARSEABLE_NUMBER',
+        'line_amount',
+        'raw_line_amount',
+        'not is_duplicate and has_unparseable_line_amount',
+        'billing_month',
+    ],
+    [
+        'invoice_lines',
+        'billing_invoice_lines',
+        'UNKNOWN_STATUS',
+        'invoice_status',
+        'raw_invoice_status',
+        'not is_duplicate and has_unknown_status',
+        'billing_month',
+    ],
+    [
+        'invoice_lines_resolved',
+        'billing_invoice_lines',
+        'UNKNOWN_PRODUCT',
+        'product_code',
+        'raw_product_code',
+        'product_code is null',
+        'billing_month',
+    ],
+    [
+        'invoice_lines_resolved',
+        'billing_invoice_lines',
+        'UNMATCHED_CUSTOMER',
+        'billed_customer_name',
+        'billed_customer_name',
+        "match_method = 'unmatched'",
+        'billing_month',
+    ],
+    [
+        'invoice_lines_resolved',
+        'billing_invoice_lines',
+        'AMBIGUOUS_CUSTOMER',
+        'billed_customer_name',
+        'billed_customer_name',
+        "match_method = 'ambiguous'",
+        'billing_month',
+    ],
+] %}
+
 -- One row per problem found in a raw record, over every raw file, with the month the
 -- record belongs to (NULL: every month). Superseded duplicate copies carry only their
 -- DUPLICATE_RECORD issue; the winning copy carries its own problems.
+
 with
 
 crm_accounts as (
@@ -44,70 +310,12 @@ invoice_lines_resolved as (
 ),
 
 issues as (
-    -- crm_accounts
-    {{ data_quality_issue('crm_accounts', 'crm_accounts', 'DUPLICATE_RECORD', 'account_id', 'account_id', 'is_duplicate') }}
+    {%- for relation, source, issue, column_name, raw_value, condition, record_month in issue_checks %}
+    {{ data_quality_issue(relation, source, issue, column_name, raw_value, condition, record_month) }}
+    {%- if not loop.last %}
     union all
-    {{ data_quality_issue('crm_accounts', 'crm_accounts', 'MISSING_ID', 'account_id', 'account_id', 'account_id is null') }}
-    union all
-    {{ data_quality_issue('crm_accounts', 'crm_accounts', 'UNKNOWN_STATUS', 'account_status', 'raw_account_status', 'not is_duplicate and has_unknown_status') }}
-    union all
-    {{ data_quality_issue('crm_accounts', 'crm_accounts', 'UNPARSEABLE_DATE', 'go_live_date', 'raw_go_live_date', 'not is_duplicate and has_unparseable_go_live_date') }}
-    union all
-    {{ data_quality_issue('crm_accounts', 'crm_accounts', 'UNPARSEABLE_DATE', 'last_modified_at', 'raw_last_modified_at', 'not is_duplicate and has_unparseable_last_modified_at') }}
-
-    -- crm_providers
-    union all
-    {{ data_quality_issue('crm_providers', 'crm_providers', 'DUPLICATE_RECORD', 'crm_provider_id', 'crm_provider_id', 'is_duplicate') }}
-    union all
-    {{ data_quality_issue('crm_providers', 'crm_providers', 'MISSING_ID', 'crm_provider_id', 'crm_provider_id', 'crm_provider_id is null') }}
-    union all
-    {{ data_quality_issue('crm_providers', 'crm_providers', 'INVALID_NPI', 'npi', 'raw_npi', 'not is_duplicate and not is_valid_npi') }}
-    union all
-    {{ data_quality_issue('crm_providers', 'crm_providers', 'UNKNOWN_STATUS', 'provider_status', 'raw_provider_status', 'not is_duplicate and has_unknown_status') }}
-    union all
-    {{ data_quality_issue('crm_providers', 'crm_providers', 'UNPARSEABLE_DATE', 'last_modified_at', 'raw_last_modified_at', 'not is_duplicate and has_unparseable_last_modified_at') }}
-
-    -- ops_intake_log
-    union all
-    {{ data_quality_issue('intake_log', 'ops_intake_log', 'DUPLICATE_RECORD', 'event_id', 'event_id', 'is_duplicate', 'event_month') }}
-    union all
-    {{ data_quality_issue('intake_log', 'ops_intake_log', 'MISSING_ID', 'event_id', 'event_id', 'event_id is null', 'event_month') }}
-    union all
-    {{ data_quality_issue('intake_log', 'ops_intake_log', 'UNPARSEABLE_DATE', 'event_at', 'raw_event_at', 'not is_duplicate and has_unparseable_event_at') }}
-    union all
-    {{ data_quality_issue('intake_log', 'ops_intake_log', 'UNPARSEABLE_DATE', 'go_live_date', 'raw_go_live_date', 'not is_duplicate and has_unparseable_go_live_date', 'event_month') }}
-    union all
-    {{ data_quality_issue('intake_log', 'ops_intake_log', 'INVALID_NPI', 'npi', 'raw_npi', 'not is_duplicate and not is_valid_npi', 'event_month') }}
-    union all
-    {{ data_quality_issue('intake_log', 'ops_intake_log', 'UNKNOWN_STATUS', 'status', 'raw_status', 'not is_duplicate and has_unknown_status', 'event_month') }}
-    union all
-    {{ data_quality_issue('intake_events_resolved', 'ops_intake_log', 'UNKNOWN_PRODUCT', 'product', 'raw_product', 'product_code is null', 'event_month') }}
-    union all
-    {{ data_quality_issue('intake_events_resolved', 'ops_intake_log', 'UNMATCHED_CUSTOMER', 'customer_name', 'customer_name', "match_method = 'unmatched'", 'event_month') }}
-    union all
-    {{ data_quality_issue('intake_events_resolved', 'ops_intake_log', 'AMBIGUOUS_CUSTOMER', 'customer_name', 'customer_name', "match_method = 'ambiguous'", 'event_month') }}
-
-    -- billing_invoice_lines
-    union all
-    {{ data_quality_issue('invoice_lines', 'billing_invoice_lines', 'DUPLICATE_RECORD', 'invoice_line_id', 'invoice_line_id', 'is_duplicate', 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines', 'billing_invoice_lines', 'MISSING_ID', 'invoice_line_id', 'invoice_line_id', 'invoice_line_id is null', 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines', 'billing_invoice_lines', 'UNPARSEABLE_DATE', 'billing_period', 'raw_billing_period', 'not is_duplicate and has_unparseable_billing_period') }}
-    union all
-    {{ data_quality_issue('invoice_lines', 'billing_invoice_lines', 'UNPARSEABLE_NUMBER', 'billed_quantity', 'raw_billed_quantity', 'not is_duplicate and has_unparseable_quantity', 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines', 'billing_invoice_lines', 'UNPARSEABLE_NUMBER', 'unit_price', 'raw_unit_price', 'not is_duplicate and has_unparseable_unit_price', 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines', 'billing_invoice_lines', 'UNPARSEABLE_NUMBER', 'line_amount', 'raw_line_amount', 'not is_duplicate and has_unparseable_line_amount', 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines', 'billing_invoice_lines', 'UNKNOWN_STATUS', 'invoice_status', 'raw_invoice_status', 'not is_duplicate and has_unknown_status', 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines_resolved', 'billing_invoice_lines', 'UNKNOWN_PRODUCT', 'product_code', 'raw_product_code', 'product_code is null', 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines_resolved', 'billing_invoice_lines', 'UNMATCHED_CUSTOMER', 'billed_customer_name', 'billed_customer_name', "match_method = 'unmatched'", 'billing_month') }}
-    union all
-    {{ data_quality_issue('invoice_lines_resolved', 'billing_invoice_lines', 'AMBIGUOUS_CUSTOMER', 'billed_customer_name', 'billed_customer_name', "match_method = 'ambiguous'", 'billing_month') }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

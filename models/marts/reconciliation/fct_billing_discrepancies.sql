@@ -47,19 +47,25 @@ customers as (
 ),
 
 account_findings_by_type as (
-    select customers.*, 'MISSING_FROM_CRM' as discrepancy_type
+    select
+        customers.*,
+        'MISSING_FROM_CRM' as discrepancy_type
     from customers
     where not customers.is_matched_customer
 
     union all
 
-    select customers.*, 'ACCOUNT_NOT_ACTIVE_IN_CRM' as discrepancy_type
+    select
+        customers.*,
+        'ACCOUNT_NOT_ACTIVE_IN_CRM' as discrepancy_type
     from customers
     where customers.account_status in ('inactive', 'churned', 'prospect')
 
     union all
 
-    select customers.*, 'GO_LIVE_MISMATCH' as discrepancy_type
+    select
+        customers.*,
+        'GO_LIVE_MISMATCH' as discrepancy_type
     from customers
     where
         customers.is_matched_customer

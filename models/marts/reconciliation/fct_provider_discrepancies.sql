@@ -6,13 +6,17 @@ providers as (
 ),
 
 findings as (
-    select providers.*, 'PROVIDER_MISSING_FROM_CRM' as discrepancy_type
+    select
+        providers.*,
+        'PROVIDER_MISSING_FROM_CRM' as discrepancy_type
     from providers
     where providers.is_billable and not providers.has_crm_record
 
     union all
 
-    select providers.*, 'PROVIDER_INACTIVE_IN_CRM' as discrepancy_type
+    select
+        providers.*,
+        'PROVIDER_INACTIVE_IN_CRM' as discrepancy_type
     from providers
     where
         providers.is_billable
@@ -21,7 +25,9 @@ findings as (
 
     union all
 
-    select providers.*, 'PROVIDER_NOT_LIVE' as discrepancy_type
+    select
+        providers.*,
+        'PROVIDER_NOT_LIVE' as discrepancy_type
     from providers
     where
         providers.has_active_crm_record
@@ -30,7 +36,9 @@ findings as (
 
     union all
 
-    select providers.*, 'PROVIDER_NAME_MISMATCH' as discrepancy_type
+    select
+        providers.*,
+        'PROVIDER_NAME_MISMATCH' as discrepancy_type
     from providers
     where
         providers.is_billable
@@ -49,12 +57,15 @@ final as (
         crm_provider_name,
         discrepancy_type,
         case discrepancy_type
-            when 'PROVIDER_MISSING_FROM_CRM' then
-                'NPI ' || npi || ' is billable under the account but has no CRM provider record there.'
-            when 'PROVIDER_INACTIVE_IN_CRM' then
-                'NPI ' || npi || ' is billable under the account but its CRM record is inactive.'
-            when 'PROVIDER_NOT_LIVE' then
-                'NPI ' || npi || ' is active in the CRM but billable for no product this month.'
+            when 'PROVIDER_MISSING_FROM_CRM'
+                then
+                    'NPI ' || npi || ' is billable under the account but has no CRM provider record there.'
+            when 'PROVIDER_INACTIVE_IN_CRM'
+                then
+                    'NPI ' || npi || ' is billable under the account but its CRM record is inactive.'
+            when 'PROVIDER_NOT_LIVE'
+                then
+                    'NPI ' || npi || ' is active in the CRM but billable for no product this month.'
             when 'PROVIDER_NAME_MISMATCH' then
                 'NPI ' || npi || ' is live as "' || coalesce(provider_name, '')
                 || '" but the CRM calls it "' || coalesce(crm_provider_name, '') || '".'

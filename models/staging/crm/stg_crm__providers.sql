@@ -15,7 +15,7 @@ final as (
         provider_name_normalised,
         provider_status,
         department,
-        location,
+        provider_location,
         is_valid_npi,
         has_unknown_status,
         last_modified_at

@@ -16,7 +16,7 @@ final as (
         provider_name,
         provider_name_normalised,
         department,
-        location,
+        provider_location,
         product_lookup_key,
         raw_product,
         event_status,

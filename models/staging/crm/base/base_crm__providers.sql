@@ -19,7 +19,7 @@ typed as (
                 then lower(trim(provider_status))
         end as provider_status,
         {{ clean_text('department') }} as department,
-        {{ clean_text('location') }} as location,
+        {{ clean_text('location') }} as provider_location,
         {{ clean_text('npi') }} as raw_npi,
         {{ clean_text('provider_status') }} as raw_provider_status,
         {{ clean_text('last_modified_at') }} as raw_last_modified_at,

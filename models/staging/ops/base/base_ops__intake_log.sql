@@ -18,7 +18,7 @@ typed as (
         {{ clean_text('provider_name') }} as provider_name,
         {{ normalise_provider_name('provider_name') }} as provider_name_normalised,
         {{ clean_text('department') }} as department,
-        {{ clean_text('location') }} as location,
+        {{ clean_text('location') }} as provider_location,
         lower(trim(product)) as product_lookup_key,
         case
             when lower(trim(status)) in ('live', 'pending', 'paused', 'terminated')

@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make demo   set up, generate demo data and reconcile it end to end (DuckDB)
+#   make test   set up and run every check: lint (ruff, SQLFluff) and the test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+DEMO_MONTH ?= 2026-10
+
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: install demo test lint format pytest lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/recon demo --month $(DEMO_MONTH)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros tests --processes 2
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BIN)/sqlfluff fix models tests --processes 2
+
+pytest: install
+	$(BIN)/python -m pytest
+
+test: lint pytest
+
+# Re-pin every package after changing a direct dependency in pyproject.toml.
+lock: install
+	(head -1 requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v "^provider-recon") > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf target logs data reports $(VENV)
