@@ -1,0 +1,89 @@
+-- One row per customer and product of the billing month with its counts from the CRM,
+-- operations and billing, its status label, its findings and their dollar impact,
+-- ranked by absolute dollar impact (rank 1 first).
+with
+
+provider_counts as (
+    select * from {{ ref('fct_provider_counts_monthly') }}
+    where billing_month = {{ billing_month_start() }}
+),
+
+billing_discrepancies as (
+    select * from {{ ref('fct_billing_discrepancies') }}
+    where billing_month = {{ billing_month_start() }}
+),
+
+customer_products as (
+    select * from {{ ref('int_customer_products_monthly') }}
+),
+
+product_findings as (
+    select * from billing_discrepancies
+    where product_code is not null
+),
+
+account_findings as (
+    select
+        customer_key,
+        {{ dbt.listagg('discrepancy_type', "', '", "order by discrepancy_type") }} as account_finding_types,
+        max(case when discrepancy_type = 'MISSING_FROM_CRM' then 1 else 0 end) = 1 as is_missing_from_crm,
+        max(case when discrepancy_type = 'ACCOUNT_NOT_ACTIVE_IN_CRM' then 1 else 0 end) = 1
+            as is_account_not_active,
+        max(case when discrepancy_type = 'GO_LIVE_MISMATCH' then 1 else 0 end) = 1 as is_go_live_mismatch,
+        max(case when is_new then 1 else 0 end) = 1 as has_new_account_finding
+    from billing_discrepancies
+    where product_code is null
+    group by customer_key
+),
+
+report_rows as (
+    select
+        provider_counts.customer_key,
+        provider_counts.account_id,
+        customer_products.customer_name,
+        provider_counts.product_code,
+        product_findings.discrepancy_id,
+        product_findings.discrepancy_type,
+        account_findings.account_finding_types,
+        case
+            when account_findings.is_missing_from_crm then 'Missing from CRM'
+            when product_findings.discrepancy_type is not null then product_findings.status_label
+            when account_findings.is_account_not_active then 'Account not active in CRM'
+            when account_findings.is_go_live_mismatch then 'Go-live mismatch'
+            else 'Match'
+        end as status_label,
+        coalesce(product_findings.reason, 'Billed quantity equals billable providers.') as reason,
+        provider_counts.crm_active_providers,
+        provider_counts.billable_providers,
+        provider_counts.billed_quantity,
+        provider_counts.quantity_delta,
+        customer_products.unit_price,
+        coalesce(product_findings.amount_delta, cast(0 as decimal(18, 2))) as amount_delta,
+        provider_counts.is_match,
+        coalesce(product_findings.is_new, false)
+        or coalesce(account_findings.has_new_account_finding, false) as has_new_finding,
+        provider_counts.billing_month,
+        product_findings.first_seen_month
+    from provider_counts
+    inner join customer_products
+        on
+            provider_counts.customer_key = customer_products.customer_key
+            and provider_counts.product_code = customer_products.product_code
+    left join product_findings
+        on
+            provider_counts.customer_key = product_findings.customer_key
+            and provider_counts.product_code = product_findings.product_code
+    left join account_findings
+        on provider_counts.customer_key = account_findings.customer_key
+),
+
+final as (
+    select
+        *,
+        row_number() over (
+            order by abs(amount_delta) desc, customer_key asc, product_code asc
+        ) as impact_rank
+    from report_rows
+)
+
+select * from final

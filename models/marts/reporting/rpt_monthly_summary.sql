@@ -1,0 +1,95 @@
+-- One row per billing month that has been run: billing match rate, overbilled and
+-- underbilled dollars, findings by type, and new versus recurring findings.
+with
+
+provider_counts as (
+    select * from {{ ref('fct_provider_counts_monthly') }}
+),
+
+billing_discrepancies as (
+    select * from {{ ref('fct_billing_discrepancies') }}
+),
+
+provider_discrepancies as (
+    select * from {{ ref('fct_provider_discrepancies') }}
+),
+
+data_quality_issues as (
+    select * from {{ ref('fct_data_quality_issues') }}
+),
+
+counts_by_month as (
+    select
+        billing_month,
+        count(*) as customer_products,
+        sum(case when is_match then 1 else 0 end) as matched_customer_products,
+        sum(billable_providers) as billable_providers,
+        sum(billed_quantity) as billed_quantity
+    from provider_counts
+    group by billing_month
+),
+
+findings_by_month as (
+    select
+        billing_month,
+        count(*) as account_findings,
+        sum(case when is_new then 1 else 0 end) as new_account_findings,
+        sum(case when not is_new then 1 else 0 end) as recurring_account_findings,
+        {%- for type in discrepancy_types_of_level('product') + discrepancy_types_of_level('account') %}
+        sum(case when discrepancy_type = '{{ type }}' then 1 else 0 end) as {{ type | lower }}_findings,
+        {%- endfor %}
+        coalesce(sum(case when discrepancy_type = 'OVERBILLED' then amount_delta end), 0) as overbilled_amount,
+        coalesce(sum(
+            case when discrepancy_type in ('UNDERBILLED', 'UNBILLED_USAGE') then -amount_delta end
+        ), 0) as underbilled_amount
+    from billing_discrepancies
+    group by billing_month
+),
+
+provider_findings_by_month as (
+    select
+        billing_month,
+        count(*) as provider_findings
+    from provider_discrepancies
+    group by billing_month
+),
+
+data_quality_by_month as (
+    select
+        billing_month,
+        count(*) as data_quality_issues
+    from data_quality_issues
+    group by billing_month
+),
+
+final as (
+    select
+        counts_by_month.billing_month,
+        counts_by_month.customer_products,
+        counts_by_month.matched_customer_products,
+        cast(round(
+            cast(counts_by_month.matched_customer_products as decimal(18, 6))
+            / nullif(counts_by_month.customer_products, 0), 4
+        ) as decimal(6, 4)) as billing_match_rate,
+        counts_by_month.billable_providers,
+        counts_by_month.billed_quantity,
+        coalesce(findings_by_month.account_findings, 0) as account_findings,
+        coalesce(findings_by_month.new_account_findings, 0) as new_account_findings,
+        coalesce(findings_by_month.recurring_account_findings, 0) as recurring_account_findings,
+        {%- for type in discrepancy_types_of_level('product') + discrepancy_types_of_level('account') %}
+        coalesce(findings_by_month.{{ type | lower }}_findings, 0) as {{ type | lower }}_findings,
+        {%- endfor %}
+        cast(coalesce(findings_by_month.overbilled_amount, 0) as decimal(18, 2)) as overbilled_amount,
+        cast(coalesce(findings_by_month.underbilled_amount, 0) as decimal(18, 2)) as underbilled_amount,
+        coalesce(provider_findings_by_month.provider_findings, 0) as provider_findings,
+        coalesce(data_quality_by_month.data_quality_issues, 0) as data_quality_issues
+    from counts_by_month
+    left join findings_by_month
+        on counts_by_month.billing_month = findings_by_month.billing_month
+    left join provider_findings_by_month
+        on counts_by_month.billing_month = provider_findings_by_month.billing_month
+    left join data_quality_by_month
+        on counts_by_month.billing_month = data_quality_by_month.billing_month
+)
+
+select * from final
