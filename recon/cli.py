@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="write messy demo raw files, seeds and an answer key")
+    generate = commands.add_parser(
+        "generate", help="write messy demo raw files, seeds and an answer key"
+    )
     generate.add_argument("--out", required=True, help="folder for the raw files")
     generate.add_argument("--accounts", type=int, default=60)
     generate.add_argument("--months", type=int, default=6)

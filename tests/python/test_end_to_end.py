@@ -15,10 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from recon.generate import generate
-
-from .dbt_helpers import (
+from dbt_helpers import (
     MART_TABLES,
     build_month,
     query,
@@ -27,6 +24,8 @@ from .dbt_helpers import (
     settings_for,
     table_rows,
 )
+
+from recon.generate import generate
 
 MONTHS = ("2026-08", "2026-09", "2026-10")
 
@@ -93,7 +92,9 @@ def _decimal_text(columns: list[str], rows: set[tuple], decimals: dict[str, int]
         values = list(row)
         for position, places in positions.items():
             if values[position] != "":
-                values[position] = format(Decimal(values[position]).quantize(Decimal(10) ** -places), "f")
+                values[position] = format(
+                    Decimal(values[position]).quantize(Decimal(10) ** -places), "f"
+                )
         normalised.add(tuple(values))
     return normalised
 
@@ -117,7 +118,9 @@ def test_account_findings_equal_the_answer_key(generated: dict) -> None:
     expected = _decimal_text(
         columns, _key_rows(generated["key_dir"] / "billing_discrepancies.csv", columns), places
     )
-    actual = _decimal_text(columns, _mart_rows(generated, "fct_billing_discrepancies", columns), places)
+    actual = _decimal_text(
+        columns, _mart_rows(generated, "fct_billing_discrepancies", columns), places
+    )
     _compare(actual, expected, "account findings")
     types = Counter(row[columns.index("discrepancy_type")] for row in expected)
     assert set(types) == {
@@ -129,7 +132,9 @@ def test_account_findings_equal_the_answer_key(generated: dict) -> None:
 def test_provider_findings_equal_the_answer_key(generated: dict) -> None:
     columns = ["billing_month", "account_id", "npi", "discrepancy_type"]
     expected = _key_rows(generated["key_dir"] / "provider_discrepancies.csv", columns)
-    _compare(_mart_rows(generated, "fct_provider_discrepancies", columns), expected, "provider findings")
+    _compare(
+        _mart_rows(generated, "fct_provider_discrepancies", columns), expected, "provider findings"
+    )
     types = {row[3] for row in expected}
     assert types == {
         "PROVIDER_MISSING_FROM_CRM", "PROVIDER_INACTIVE_IN_CRM", "PROVIDER_NOT_LIVE",
