@@ -24,6 +24,12 @@
 {%- endmacro %}
 
 {% macro duckdb__create_raw_relations() -%}
+    {%- if target.database | lower == target.schema | lower -%}
+        {{ exceptions.raise_compiler_error(
+            "The DuckDB file '" ~ target.database ~ ".duckdb' has the name of the schema '"
+            ~ target.schema ~ "', which DuckDB cannot tell apart: name the file differently "
+            ~ "(RECON_DUCKDB_PATH, default data/provider_recon.duckdb).") }}
+    {%- endif -%}
     {%- set raw_dir = env_var('RECON_RAW_DIR', 'data/raw') | replace("'", "''") -%}
     {%- set raw_schema = env_var('RECON_RAW_SCHEMA', 'raw') -%}
     create schema if not exists {{ raw_schema }};

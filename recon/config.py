@@ -4,7 +4,7 @@
 |---------------------|-------------------------------------------|-------------------------------|
 | RECON_RAW_DIR       | folder of raw CSV files                   | data/raw                      |
 | RECON_SEEDS_DIR     | folder of the reference seeds             | seeds                         |
-| RECON_DUCKDB_PATH   | DuckDB database the marts are written to  | data/recon.duckdb             |
+| RECON_DUCKDB_PATH   | DuckDB database the marts are written to  | data/provider_recon.duckdb             |
 | RECON_REPORT_DIR    | where monthly reports are written         | reports                       |
 | RECON_TARGET        | dbt target (duckdb or snowflake)          | duckdb                        |
 
@@ -40,7 +40,7 @@ class Settings:
             project_dir=PROJECT_DIR,
             raw_dir=_path("RECON_RAW_DIR", "data/raw"),
             seeds_dir=_path("RECON_SEEDS_DIR", "seeds"),
-            duckdb_path=_path("RECON_DUCKDB_PATH", "data/recon.duckdb"),
+            duckdb_path=_path("RECON_DUCKDB_PATH", "data/provider_recon.duckdb"),
             report_dir=_path("RECON_REPORT_DIR", "reports"),
             target=os.environ.get("RECON_TARGET", "duckdb"),
         )

@@ -45,7 +45,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict:
         seed=seed,
         end_month=MONTHS[-1],
     )
-    settings = settings_for(raw_dir, seeds_dir, root / "recon.duckdb")
+    settings = settings_for(raw_dir, seeds_dir, root / "e2e.duckdb")
     for month in MONTHS:
         build_month(settings, month)
     return {"seed": seed, "settings": settings, "key_dir": key_dir}
