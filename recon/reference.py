@@ -1,27 +1,28 @@
 """Reference implementation of the reconciliation contract, sections 1 to 3.
 
-It works on raw rows exactly as they are written to the CSV files: the generator feeds
-it every row it writes, so the answer key follows from the contract's rules rather than
-from what the generator meant to inject. `reconcile_directory` does the same from the
-files on disk (small data only) and is how the tests check the generator's bookkeeping.
-
-The `Reconciler` keeps per-customer state only (the latest usable event per customer,
-product and NPI; invoice totals per customer, product and month), so it follows a
-multi-million-event run month by month: add every event dated up to month M, call
-`close_events(M)`, add every invoice line of period M, call `close_month(M)`.
+It reads the raw files and seeds back from disk and applies the contract's rules to
+them, so the answer key follows from what was written rather than from what the
+generator meant to inject. `write_answer_key` streams: it reads each file twice (first
+to find which copy of a duplicated id wins and how early each drop's events start, then
+to apply the rules), holds per-key state only (the latest usable event per customer,
+product and NPI; invoice totals per customer, product and month; the ids seen, as a
+Bloom filter, and the duplicated ones) and writes each month as soon as no later file
+can change it.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TextIO
 
 Row = Sequence[str]
 
@@ -140,10 +141,10 @@ _DATE_DMONY = re.compile(r"([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})")
 _MONTH_YM = re.compile(r"([0-9]{4})-([0-9]{1,2})")
 _TIMESTAMP = re.compile(
     r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[Tt ]([0-9]{1,2}):([0-9]{2})"
-    r"(?::([0-9]{2})(?:\.([0-9]+))?)?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+    r"(?::([0-9]{2})(?:\.([0-9]+))?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})?"
 )
 _WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0+)?")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]{1,8})?")
 
 SortKey = tuple[int, int, int, int, int, int, int]
 
@@ -158,8 +159,8 @@ def calendar_date(year: int, month: int, day: int) -> date | None:
 
 
 @lru_cache(maxsize=1 << 16)
-def parse_date(value: str) -> date | None:
-    """A date in one of the contract's spellings; None when empty or unparseable."""
+def parse_date_spelling(value: str) -> date | None:
+    """A date written in one of the contract's date spellings (not a timestamp)."""
     text = value.strip()
     if match := _DATE_YMD.fullmatch(text):
         return calendar_date(int(match[1]), int(match[3]), int(match[4]))
@@ -171,13 +172,11 @@ def parse_date(value: str) -> date | None:
     return None
 
 
-def parse_timestamp(value: str) -> tuple[date, SortKey] | None:
-    """The date as written and a sort key (offset ignored); a bare date is midnight."""
-    text = value.strip()
-    match = _TIMESTAMP.fullmatch(text)
+def parse_timestamp_spelling(value: str) -> tuple[date, SortKey] | None:
+    """An ISO timestamp: its date as written and a sort key (any offset ignored)."""
+    match = _TIMESTAMP.fullmatch(value.strip())
     if match is None:
-        day = parse_date(text)
-        return None if day is None else (day, (day.year, day.month, day.day, 0, 0, 0, 0))
+        return None
     year, month, day_of_month = int(match[1]), int(match[2]), int(match[3])
     written_date = calendar_date(year, month, day_of_month)
     hour, minute = int(match[4]), int(match[5])
@@ -186,6 +185,25 @@ def parse_timestamp(value: str) -> tuple[date, SortKey] | None:
         return None
     nanos = int(match[7][:9].ljust(9, "0")) if match[7] else 0
     return written_date, (year, month, day_of_month, hour, minute, second, nanos)
+
+
+def parse_timestamp(value: str) -> tuple[date, SortKey] | None:
+    """A timestamp spelling, or a bare date spelling read as midnight; None otherwise."""
+    stamp = parse_timestamp_spelling(value)
+    if stamp is not None:
+        return stamp
+    day = parse_date_spelling(value)
+    return None if day is None else (day, (day.year, day.month, day.day, 0, 0, 0, 0))
+
+
+@lru_cache(maxsize=1 << 16)
+def parse_date(value: str) -> date | None:
+    """A date spelling, or the written date of a timestamp spelling; None otherwise."""
+    day = parse_date_spelling(value)
+    if day is not None:
+        return day
+    stamp = parse_timestamp_spelling(value)
+    return None if stamp is None else stamp[0]
 
 
 def timestamp_rank(value: str) -> tuple[bool, SortKey | tuple[()]]:
@@ -212,14 +230,9 @@ def parse_whole_number(value: str) -> int | None:
 
 
 def parse_decimal(value: str) -> Decimal | None:
-    """A plain decimal (`120`, `99.50`); None when empty or anything else."""
+    """A plain decimal (`120`, `99.50`, up to 8 places); None when empty or anything else."""
     text = value.strip()
-    if not _DECIMAL.fullmatch(text):
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern already excludes these
-        return None
+    return Decimal(text) if _DECIMAL.fullmatch(text) else None
 
 
 # --------------------------------------------------------------------------- names and NPIs
@@ -255,6 +268,7 @@ def npi_check_digit(first_nine: str) -> int:
     return (10 - (_NPI_PREFIX_SUM + doubled + plain) % 10) % 10
 
 
+@lru_cache(maxsize=1 << 18)
 def clean_npi(value: str) -> str | None:
     """The NPI's 10 digits when valid (spaces and dashes removed), else None."""
     digits = value.replace(" ", "").replace("-", "")
@@ -288,6 +302,12 @@ def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def format_decimal(value: Decimal, places: int) -> str:
+    """Fixed-point text with `places` decimals; never a negative zero."""
+    text = f"{value:.{places}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
 # --------------------------------------------------------------------------- reference data
 @dataclass(frozen=True, slots=True)
 class Product:
@@ -304,14 +324,6 @@ class CrmAccount:
     status: str
     go_live: date | None
     billing_account_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class CrmProvider:
-    account_id: str
-    npi: str | None
-    name_key: str
-    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,30 +398,34 @@ class CustomerMatcher:
         for account in accounts.values():
             if account.billing_account_id:
                 self._by_billing_id[account.billing_account_id].add(account.account_id)
-            self._by_name[account.name_key].add(account.account_id)
+            if account.name_key:  # an empty name matches nothing (NULL in SQL)
+                self._by_name[account.name_key].add(account.account_id)
         for legacy_name, account_id in legacy_names:
-            if clean_id(account_id) in accounts:
-                self._by_legacy_name[normalise_customer_name(legacy_name)].add(
-                    clean_id(account_id)
-                )
+            name_key = normalise_customer_name(legacy_name)
+            if name_key and clean_id(account_id) in accounts:
+                self._by_legacy_name[name_key].add(clean_id(account_id))
         self._cache: dict[tuple[str, str, str], Resolution] = {}
 
     def resolve(self, account_id: str, billing_account_id: str, name: str) -> Resolution:
         """The customer of a raw record (account_id for events, billing id for lines)."""
-        cache_key = (account_id, billing_account_id, name)
+        cache_key = (
+            clean_id(account_id),
+            clean_id(billing_account_id),
+            normalise_customer_name(name),
+        )
         resolution = self._cache.get(cache_key)
         if resolution is None:
-            resolution = self._resolve(account_id, billing_account_id, name)
+            resolution = self._resolve(*cache_key)
             self._cache[cache_key] = resolution
         return resolution
 
-    def _resolve(self, account_id: str, billing_account_id: str, name: str) -> Resolution:
-        if clean_id(account_id) in self._accounts:
-            return self._matched(clean_id(account_id))
-        by_billing = self._by_billing_id.get(clean_id(billing_account_id), set())
-        if clean_id(billing_account_id) and len(by_billing) == 1:
+    def _resolve(self, account_id: str, billing_account_id: str, name_key: str) -> Resolution:
+        """Steps 1 to 5 on cleaned values."""
+        if account_id in self._accounts:
+            return self._matched(account_id)
+        by_billing = self._by_billing_id.get(billing_account_id, set())
+        if billing_account_id and len(by_billing) == 1:
             return self._matched(next(iter(by_billing)))
-        name_key = normalise_customer_name(name)
         by_name = self._by_name.get(name_key, set())
         if len(by_name) == 1:
             return self._matched(next(iter(by_name)))
@@ -461,6 +477,16 @@ class _Snapshot:
     billable_names: dict[tuple[str, str], set[str]]
 
 
+EventKey = tuple[str, str, str]  # customer_key, product_code, NPI
+
+
+def _keep_latest(latest_by_key: dict[EventKey, _Latest], key: EventKey, event: _Latest) -> None:
+    """Keeps the later event of a key: by event_at as written, ties to the greater event_id."""
+    current = latest_by_key.get(key)
+    if current is None or (event.sort_key, event.event_id) > (current.sort_key, current.event_id):
+        latest_by_key[key] = event
+
+
 def month_label(year_month: str) -> str:
     return f"{year_month}-01"
 
@@ -502,8 +528,8 @@ class Reconciler:
             for account_id, by_npi in self._crm_by_account.items()
         }
         self.matcher = CustomerMatcher(self.accounts, seeds.legacy_names)
-        self._latest: dict[tuple[str, str, str], _Latest] = {}
-        self._pending_events: dict[int, list[tuple[tuple[str, str, str], _Latest]]] = {}
+        self._latest: dict[EventKey, _Latest] = {}
+        self._pending_events: dict[int, dict[EventKey, _Latest]] = {}
         self._billed: dict[int, dict[tuple[str, str], _Billed]] = defaultdict(dict)
         self._open_month = 0
         self._snapshot: _Snapshot | None = None
@@ -519,7 +545,9 @@ class Reconciler:
             self._date_issue("crm_accounts", account_id, go_live, "go_live_date")
             self._date_issue("crm_accounts", account_id, modified, "last_modified_at")
             if clean_code(status) not in ACCOUNT_STATUSES:
-                self._issue(ALL_MONTHS, "crm_accounts", account_id, "UNKNOWN_STATUS", "account_status")
+                self._issue(
+                    ALL_MONTHS, "crm_accounts", account_id, "UNKNOWN_STATUS", "account_status"
+                )
             accounts[account_id] = CrmAccount(
                 account_id=account_id,
                 name_key=normalise_customer_name(name),
@@ -538,7 +566,9 @@ class Reconciler:
             _, account_id, npi_raw, name, status, _, _, modified = row
             self._date_issue("crm_providers", provider_id, modified, "last_modified_at")
             if clean_code(status) not in PROVIDER_STATUSES:
-                self._issue(ALL_MONTHS, "crm_providers", provider_id, "UNKNOWN_STATUS", "provider_status")
+                self._issue(
+                    ALL_MONTHS, "crm_providers", provider_id, "UNKNOWN_STATUS", "provider_status"
+                )
             npi = clean_npi(npi_raw)
             if npi is None:
                 self._issue(ALL_MONTHS, "crm_providers", provider_id, "INVALID_NPI", "npi")
@@ -566,7 +596,9 @@ class Reconciler:
         return self._month_index.get((day.year, day.month))
 
     # ----------------------------------------------------------------- customers
-    def customer_key(self, account_id: str = "", billing_account_id: str = "", name: str = "") -> str:
+    def customer_key(
+        self, account_id: str = "", billing_account_id: str = "", name: str = ""
+    ) -> str:
         """The customer_key a record with these raw values gets."""
         return self.matcher.resolve(account_id, billing_account_id, name).customer_key
 
@@ -582,8 +614,8 @@ class Reconciler:
 
     def add_event(self, row: Row) -> None:
         """The winning copy of an event."""
-        (event_id, event_at, customer_name, account_id, npi_raw, provider_name, department) = row[:7]
-        product_raw, status_raw, go_live_raw = row[8], row[9], row[10]
+        event_id, event_at, customer_name, account_id, npi_raw, provider_name = row[:6]
+        department, _, product_raw, status_raw, go_live_raw = row[6:11]
         event_id = clean_id(event_id)
         stamp = parse_timestamp(event_at)
         go_live = parse_date(go_live_raw) if go_live_raw.strip() else None
@@ -617,26 +649,33 @@ class Reconciler:
         )
         self._apply_or_hold((resolution.customer_key, product, npi), latest, event_date)
 
-    def _apply_or_hold(self, key: tuple[str, str, str], latest: _Latest, event_date: date) -> None:
-        month = self._month_of(event_date)
-        if month is None and event_date > self._month_ends[-1]:
-            return  # after the last generated month: counts in none of them
+    def _apply_or_hold(self, key: EventKey, latest: _Latest, event_date: date) -> None:
+        month = self.state_month(event_date)
         if month is None:
-            month = 0  # before the first generated month: history of every month
+            return  # after the last generated month: counts in none of them
         if month < self._open_month or (month == self._open_month and self._snapshot):
             raise ValueError(f"event of a closed month: {key} {event_date}")
         if month > self._open_month:
-            self._pending_events.setdefault(month, []).append((key, latest))
+            _keep_latest(self._pending_events.setdefault(month, {}), key, latest)
         else:
-            self._apply(key, latest)
+            _keep_latest(self._latest, key, latest)
 
-    def _apply(self, key: tuple[str, str, str], latest: _Latest) -> None:
-        current = self._latest.get(key)
-        if current is None or (latest.sort_key, latest.event_id) > (
-            current.sort_key,
-            current.event_id,
-        ):
-            self._latest[key] = latest
+    def state_month(self, event_date: date) -> int | None:
+        """The first month whose state an event of this date is part of (None: no month)."""
+        month = self._month_of(event_date)
+        if month is None and event_date > self._month_ends[-1]:
+            return None
+        return 0 if month is None else month  # before the first month: history of every month
+
+    @property
+    def open_month(self) -> int:
+        """The next month to close; len(months) when every month is closed."""
+        return self._open_month
+
+    def close(self, month: int) -> MonthResult:
+        """Every event dated up to the end of `month` and every line of it has been added."""
+        self.close_events(month)
+        return self.close_month(month)
 
     def close_events(self, month: int) -> None:
         """Every event dated up to the end of `month` has been added: take the state."""
@@ -656,19 +695,17 @@ class Reconciler:
                 names[(customer, npi)].add(latest.provider_name_key)
         self._snapshot = _Snapshot(billable=billable, billable_names=names)
 
-    def billable_count(self, customer_key: str, product_code: str) -> int:
-        """Billable providers of the month whose events were closed last."""
-        if self._snapshot is None:
-            raise ValueError("close_events first")
-        return len(self._snapshot.billable.get((customer_key, product_code), ()))
-
     # ----------------------------------------------------------------- invoice lines
     def add_duplicate_invoice_line(self, row: Row) -> None:
         """A losing copy of an invoice line: only a DUPLICATE_RECORD issue."""
         month = self._period_issue_month(parse_billing_period(row[4]))
         if month is not None:
             self._issue(
-                month, "billing_invoice_lines", clean_id(row[1]), "DUPLICATE_RECORD", "invoice_line_id"
+                month,
+                "billing_invoice_lines",
+                clean_id(row[1]),
+                "DUPLICATE_RECORD",
+                "invoice_line_id",
             )
 
     def _period_issue_month(self, period: tuple[int, int] | None) -> int | None:
@@ -733,8 +770,8 @@ class Reconciler:
         )
         self._open_month += 1
         self._snapshot = None
-        for key, latest in self._pending_events.pop(self._open_month, []):
-            self._apply(key, latest)
+        for key, latest in self._pending_events.pop(self._open_month, {}).items():
+            _keep_latest(self._latest, key, latest)
         return result
 
     def _counts_and_product_findings(
@@ -917,8 +954,8 @@ class _Finding:
             str(row.billable_providers),
             str(row.billed_quantity),
             str(row.quantity_delta),
-            "" if row.unit_price is None else f"{row.unit_price:.4f}",
-            f"{row.amount_delta:.2f}",
+            "" if row.unit_price is None else format_decimal(row.unit_price, 4),
+            format_decimal(row.amount_delta, 2),
             _flag(is_new),
             first_seen_month,
         )
@@ -932,8 +969,8 @@ class AnswerKeyWriter:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.rows_written = dict.fromkeys(ANSWER_KEY_FILES, 0)
-        self._files = {}
-        self._writers = {}
+        self._files: dict[str, TextIO] = {}
+        self._writers: dict[str, Any] = {}
         for name, columns in ANSWER_KEY_FILES.items():
             handle = (directory / name).open("w", encoding="utf-8", newline="")
             self._files[name] = handle
@@ -945,11 +982,12 @@ class AnswerKeyWriter:
         self._write("billing_discrepancies.csv", result.billing_discrepancies)
         self._write("provider_discrepancies.csv", result.provider_discrepancies)
 
-    def close(self, data_quality_rows: Sequence[tuple[str, ...]]) -> dict[str, int]:
-        self._write("data_quality_issues.csv", data_quality_rows)
+    def write_data_quality(self, rows: Sequence[tuple[str, ...]]) -> None:
+        self._write("data_quality_issues.csv", rows)
+
+    def close(self) -> None:
         for handle in self._files.values():
             handle.close()
-        return dict(self.rows_written)
 
     def _write(self, name: str, rows: Sequence[tuple[str, ...]]) -> None:
         self._writers[name].writerows(rows)
@@ -957,64 +995,175 @@ class AnswerKeyWriter:
 
 
 # --------------------------------------------------------------------------- from files
-def read_csv_rows(path: Path, columns: Sequence[str]) -> list[list[str]]:
-    """Rows of a CSV file (a BOM is skipped) in the order of `columns`."""
+def iter_csv_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
+    """Rows of a CSV file (a BOM is skipped) in the order of `columns`, one at a time."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = [name.strip().lower() for name in next(reader)]
         positions = [header.index(column) for column in columns]
-        return [[row[position] for position in positions] for row in reader]
+        if positions == list(range(len(header))):
+            yield from reader  # already in the order of `columns`
+            return
+        for row in reader:
+            yield [row[position] for position in positions]
 
 
-def _winners_and_losers(
-    files: Sequence[Path], columns: Sequence[str], id_column: int
-) -> tuple[list[list[str]], list[list[str]]]:
-    """Same id: the copy in the latest file by name, and in a file the later line, wins."""
-    winners: dict[str, list[str]] = {}
-    losers = []
-    for path in sorted(files, key=lambda p: p.name):
-        for row in read_csv_rows(path, columns):
-            record_id = clean_id(row[id_column])
-            if record_id in winners:
-                losers.append(winners[record_id])
-            winners[record_id] = row
-    return list(winners.values()), losers
+def read_csv_rows(path: Path, columns: Sequence[str]) -> list[list[str]]:
+    """Every row of a (small) CSV file, in the order of `columns`."""
+    return list(iter_csv_rows(path, columns))
 
 
-def reconcile_directory(raw_dir: Path, seeds_dir: Path, months: Sequence[str]) -> Reconciler:
-    """Reads raw files and seeds from disk into a Reconciler (small data: all in memory)."""
-    seeds = Seeds(
+def read_seeds(seeds_dir: Path) -> Seeds:
+    return Seeds(
         products=read_csv_rows(seeds_dir / "products.csv", PRODUCT_COLUMNS),
         departments=read_csv_rows(seeds_dir / "valid_departments.csv", DEPARTMENT_COLUMNS),
         legacy_names=read_csv_rows(seeds_dir / "legacy_customer_names.csv", LEGACY_COLUMNS),
     )
+
+
+class _SeenIds:
+    """A Bloom filter of ids: 'maybe seen before' or 'certainly not', in a few bits per id."""
+
+    _HASHES = 3
+
+    def __init__(self, expected_ids: int) -> None:
+        self._size = max(1 << 16, expected_ids * 12)
+        self._bits = bytearray(self._size // 8 + 1)
+
+    def check_and_add(self, record_id: str) -> bool:
+        """True when the id may have been added before; adds it."""
+        digest = hashlib.blake2b(record_id.encode(), digest_size=4 * self._HASHES).digest()
+        seen = True
+        for start in range(0, 4 * self._HASHES, 4):
+            position = int.from_bytes(digest[start : start + 4], "little") % self._size
+            byte, mask = position >> 3, 1 << (position & 7)
+            if not self._bits[byte] & mask:
+                seen = False
+                self._bits[byte] |= mask
+        return seen
+
+
+@dataclass(slots=True)
+class _FamilyScan:
+    """What a first pass over a file family tells the second one."""
+
+    last_copy: dict[str, int]  # ids that may occur more than once -> position of their last copy
+    first_month: list[int]  # per file: the earliest month its records belong to
+
+
+def _scan_family(
+    files: Sequence[Path],
+    columns: Sequence[str],
+    id_column: int,
+    month_of_row: Callable[[list[str]], int | None],
+    months: int,
+) -> _FamilyScan:
+    """Positions of the last copy of duplicated ids, and each file's earliest month."""
+    seen = _SeenIds(sum(path.stat().st_size for path in files) // 40)
+    scan = _FamilyScan(last_copy={}, first_month=[])
+    position = 0
+    for path in files:
+        earliest = months
+        for row in iter_csv_rows(path, columns):
+            record_id = clean_id(row[id_column])
+            if seen.check_and_add(record_id):
+                scan.last_copy[record_id] = position
+            month = month_of_row(row)
+            if month is not None and month < earliest:
+                earliest = month
+            position += 1
+        scan.first_month.append(earliest)
+    return scan
+
+
+def _family_files(raw_dir: Path, pattern: str) -> list[Path]:
+    return sorted(raw_dir.glob(pattern), key=lambda path: path.name)
+
+
+def _add_invoice_lines(reconciler: Reconciler, raw_dir: Path) -> None:
+    """Every invoice line, winners and losing copies (lines are few: all before any event)."""
+    files = _family_files(raw_dir, "billing_invoice_lines*.csv")
+    scan = _scan_family(files, INVOICE_LINE_COLUMNS, 1, lambda row: None, len(reconciler.months))
+    position = 0
+    for path in files:
+        for row in iter_csv_rows(path, INVOICE_LINE_COLUMNS):
+            if scan.last_copy.get(clean_id(row[1]), position) != position:
+                reconciler.add_duplicate_invoice_line(row)
+            else:
+                reconciler.add_invoice_line(row)
+            position += 1
+
+
+def _event_state_month(reconciler: Reconciler) -> Callable[[list[str]], int | None]:
+    def state_month(row: list[str]) -> int | None:
+        stamp = parse_timestamp(row[1])
+        return None if stamp is None else reconciler.state_month(stamp[0])
+
+    return state_month
+
+
+def _add_events_closing_months(
+    reconciler: Reconciler, raw_dir: Path, on_month: Callable[[MonthResult], None]
+) -> None:
+    """Every event, drop by drop; a month is closed once no later drop has events of it."""
+    files = _family_files(raw_dir, "ops_intake_log*.csv")
+    months = len(reconciler.months)
+    scan = _scan_family(files, EVENT_COLUMNS, 0, _event_state_month(reconciler), months)
+    position = 0
+    for index, path in enumerate(files):
+        for row in iter_csv_rows(path, EVENT_COLUMNS):
+            if scan.last_copy.get(clean_id(row[0]), position) != position:
+                reconciler.add_duplicate_event(row)
+            else:
+                reconciler.add_event(row)
+            position += 1
+        still_open = min(scan.first_month[index + 1 :], default=months)
+        while reconciler.open_month < still_open:
+            on_month(reconciler.close(reconciler.open_month))
+    while reconciler.open_month < months:
+        on_month(reconciler.close(reconciler.open_month))
+
+
+def reconcile_directory(
+    raw_dir: Path, seeds_dir: Path, months: Sequence[str], on_month: Callable[[MonthResult], None]
+) -> list[tuple[str, ...]]:
+    """Streams the raw files through the rules; each month's result goes to `on_month`
+    in month order. Returns the data-quality rows, known only once every file is read."""
     reconciler = Reconciler(
         months,
-        seeds,
+        read_seeds(seeds_dir),
         read_csv_rows(raw_dir / "crm_accounts.csv", CRM_ACCOUNT_COLUMNS),
         read_csv_rows(raw_dir / "crm_providers.csv", CRM_PROVIDER_COLUMNS),
     )
-    events, duplicate_events = _winners_and_losers(
-        list(raw_dir.glob("ops_intake_log*.csv")), EVENT_COLUMNS, 0
-    )
-    lines, duplicate_lines = _winners_and_losers(
-        list(raw_dir.glob("billing_invoice_lines*.csv")), INVOICE_LINE_COLUMNS, 1
-    )
-    for row in duplicate_events:
-        reconciler.add_duplicate_event(row)
-    for row in events:
-        reconciler.add_event(row)
-    for row in duplicate_lines:
-        reconciler.add_duplicate_invoice_line(row)
-    for row in lines:
-        reconciler.add_invoice_line(row)
-    return reconciler
+    _add_invoice_lines(reconciler, raw_dir)
+    _add_events_closing_months(reconciler, raw_dir, on_month)
+    return reconciler.data_quality_rows()
 
 
-def write_answer_key(reconciler: Reconciler, directory: Path) -> dict[str, int]:
-    """Closes every month of a fully loaded Reconciler and writes the answer key."""
+def write_answer_key(
+    raw_dir: Path, seeds_dir: Path, months: Sequence[str], directory: Path
+) -> dict[str, int]:
+    """Writes the answer-key CSVs of `months` from the files on disk; rows per file."""
     writer = AnswerKeyWriter(directory)
-    for month in range(len(reconciler.months)):
-        reconciler.close_events(month)
-        writer.write_month(reconciler.close_month(month))
-    return writer.close(reconciler.data_quality_rows())
+    try:
+        writer.write_data_quality(
+            reconcile_directory(raw_dir, seeds_dir, months, writer.write_month)
+        )
+    finally:
+        writer.close()
+    return dict(writer.rows_written)
+
+
+def answer_key_rows(
+    raw_dir: Path, seeds_dir: Path, months: Sequence[str]
+) -> dict[str, list[tuple[str, ...]]]:
+    """The answer key in memory, file name -> rows without header (small data)."""
+    rows: dict[str, list[tuple[str, ...]]] = {name: [] for name in ANSWER_KEY_FILES}
+
+    def collect(result: MonthResult) -> None:
+        rows["provider_counts_monthly.csv"].extend(result.counts)
+        rows["billing_discrepancies.csv"].extend(result.billing_discrepancies)
+        rows["provider_discrepancies.csv"].extend(result.provider_discrepancies)
+
+    rows["data_quality_issues.csv"] = reconcile_directory(raw_dir, seeds_dir, months, collect)
+    return rows
