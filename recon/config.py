@@ -1,12 +1,12 @@
 """Settings from environment variables, with the documented defaults.
 
-| variable            | meaning                                   | default                       |
-|---------------------|-------------------------------------------|-------------------------------|
-| RECON_RAW_DIR       | folder of raw CSV files                   | data/raw                      |
-| RECON_SEEDS_DIR     | folder of the reference seeds             | seeds                         |
-| RECON_DUCKDB_PATH   | DuckDB database the marts are written to  | data/provider_recon.duckdb             |
-| RECON_REPORT_DIR    | where monthly reports are written         | reports                       |
-| RECON_TARGET        | dbt target (duckdb or snowflake)          | duckdb                        |
+| variable          | meaning                                  | default                    |
+|-------------------|------------------------------------------|----------------------------|
+| RECON_RAW_DIR     | folder of raw CSV files                  | data/raw                   |
+| RECON_SEEDS_DIR   | folder of the reference seeds            | seeds                      |
+| RECON_DUCKDB_PATH | DuckDB database the marts are written to | data/provider_recon.duckdb |
+| RECON_REPORT_DIR  | where monthly reports are written        | reports                    |
+| RECON_TARGET      | dbt target (duckdb or snowflake)         | duckdb                     |
 
 Relative paths are relative to the project directory (the repository root).
 """
