@@ -28,12 +28,14 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models tests snapshots --processes 2
+	mkdir -p target
+	RECON_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests snapshots --processes 2
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	$(BIN)/sqlfluff fix models tests --processes 2
+	mkdir -p target
+	RECON_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff fix models tests snapshots --processes 2
 
 pytest: install
 	$(BIN)/python -m pytest
