@@ -49,6 +49,86 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_node_task_lines() -> None:
+    """Console only: drop the per-node "Finished in state Completed()" lines of the dbt node
+    tasks (dbt's own "N of M OK" lines say the same); the Prefect API still gets them."""
+    import logging
+
+    class NodeTaskNoise(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not (
+                record.name == "prefect.task_runs"
+                and record.levelno < logging.WARNING
+                and record.getMessage().startswith("Finished in state Completed")
+            )
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(NodeTaskNoise())
+
+
+def _summary_line(month: str, result: dict) -> str:
+    rate = result["billing_match_rate"]
+    return (
+        f"{month}: {result['report_rows']} customer-products, billing match rate "
+        f"{'n/a' if rate is None else f'{rate:.1%}'}, "
+        f"overbilled {result['overbilled_amount']:,.2f}, "
+        f"underbilled {result['underbilled_amount']:,.2f}, "
+        f"{result['account_findings']} account findings ({result['new_account_findings']} new), "
+        f"{result['provider_findings']} provider findings, "
+        f"{result['data_quality_issues']} data-quality issues, "
+        f"{result['raw_file_warnings']} raw-file warnings"
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The monthly flow, in this process; without PREFECT_API_URL Prefect starts a temporary
+    local API for the run (ephemeral mode)."""
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls
+    from flows.monthly_reconciliation import monthly_reconciliation, resolve_billing_month
+    from recon.dbt import DbtBuildFailed
+    from recon.validate import RawFilesInvalid
+
+    settings = Settings.from_env()
+    month = resolve_billing_month(args.month)
+    print(f"reconciling {month}: raw files {settings.raw_dir}, database {settings.duckdb_path}")
+    print("steps: check the raw files, dbt build (models and tests), export, notify")
+    _quiet_node_task_lines()
+    try:
+        result = monthly_reconciliation(billing_month=month)
+    except RawFilesInvalid as error:
+        print(f"stopped: {error}", file=sys.stderr)
+        return 2
+    except DbtBuildFailed as error:
+        print(f"stopped before the export: {error}", file=sys.stderr)
+        return 1
+    print(_summary_line(month, result))
+    print(f"report: {result['report_csv']}")
+    print(f"        {result['report_xlsx']}")
+    if result["data_docs"]:
+        print(f"raw-file checks: {result['data_docs']}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from prefect.settings import get_current_settings
+
+    from flows.monthly_reconciliation import deployment_schedule, serve
+
+    if not get_current_settings().api.url:
+        print(
+            "recon serve needs a Prefect server to schedule runs: start one with "
+            "`prefect server start` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)",
+            file=sys.stderr,
+        )
+        return 2
+    cron, timezone = deployment_schedule()
+    print(f"serving monthly-reconciliation: cron '{cron}' ({timezone}), Ctrl+C to stop")
+    serve()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     print(f"1/2 generating demo data into {settings.raw_dir}")
@@ -63,7 +143,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     cmd_generate(generate_args)
     print(f"2/2 reconciling {args.month}")
-    return cmd_build(argparse.Namespace(month=args.month))
+    return cmd_run(argparse.Namespace(month=args.month))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="dbt build (models and tests) for one month")
     build.add_argument("--month", default=None, help="YYYY-MM; default: the previous month")
     build.set_defaults(handler=cmd_build)
+
+    run = commands.add_parser(
+        "run", help="the monthly job as the schedule runs it: check, build and test, export, notify"
+    )
+    run.add_argument("--month", default=None, help="YYYY-MM; default: the previous month")
+    run.set_defaults(handler=cmd_run)
+
+    serve = commands.add_parser(
+        "serve", help="serve the monthly job on its schedule (prefect.yaml; needs a Prefect server)"
+    )
+    serve.set_defaults(handler=cmd_serve)
 
     demo = commands.add_parser("demo", help="generate demo data and reconcile it, end to end")
     demo.add_argument("--month", default=DEMO_MONTH)

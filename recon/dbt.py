@@ -1,18 +1,107 @@
-"""Run dbt in-process on the project, with the settings' paths."""
+"""Run dbt in-process on the project, with the settings' paths.
+
+Two ways in, one set of arguments and environment:
+
+- `run_dbt`: plain `dbtRunner` (the `recon build` command); reports failed nodes, never raises
+  on a test failure.
+- `build_with_prefect`: the flow's way: ONE `dbt build` through prefect-dbt's
+  `PrefectDbtRunner`, so that every dbt node (seed, model, snapshot, test) is a Prefect task
+  of the calling flow run; raises `DbtBuildFailed` naming the failed nodes.
+
+| variable        | meaning                                               | default                |
+|-----------------|-------------------------------------------------------|------------------------|
+| DBT_TARGET_PATH | dbt's artifacts folder (dbt's own variable)           | target (in the project)|
+
+dbt writes the SQL it runs for a seed to `<target>/run/<project>/<seed path>`: with an
+absolute seed path that is the seed file itself, which dbt would overwrite with SQL. So dbt
+always gets a seeds path relative to the project, and seeds kept outside the project
+(RECON_SEEDS_DIR elsewhere, as in tests and demos) are copied under the target folder first.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from recon.config import Settings
+
+# The monthly build runs the models and the data tests (they check the month's data); the unit
+# tests check the SQL, not the data, and run in CI (`make test`), as dbt recommends for
+# production builds. They would add ~30 Prefect tasks to every run for nothing new.
+PRODUCTION_BUILD_ARGS = ("--exclude-resource-type", "unit_test")
 
 
 @dataclass(frozen=True)
 class DbtResult:
     success: bool
     failures: list[str]
+
+
+class DbtBuildFailed(RuntimeError):
+    """A dbt model, snapshot, seed or data test failed; the message names every failed node."""
+
+
+def target_dir(settings: Settings) -> Path:
+    """dbt's target folder: DBT_TARGET_PATH (relative to the project) or `target`."""
+    path = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return path if path.is_absolute() else settings.project_dir / path
+
+
+def seeds_path_for_dbt(settings: Settings) -> str:
+    """The seeds folder as dbt must see it: relative to the project (see the module doc)."""
+    seeds_dir = settings.seeds_dir.resolve()
+    project_dir = settings.project_dir.resolve()
+    if not seeds_dir.is_relative_to(project_dir):
+        staged = target_dir(settings).resolve() / "recon_seeds"
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(seeds_dir, staged)
+        seeds_dir = staged
+    return os.path.relpath(seeds_dir, project_dir)
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    return {**settings.dbt_env(), "RECON_SEEDS_DIR": seeds_path_for_dbt(settings)}
+
+
+@contextmanager
+def dbt_environment(settings: Settings) -> Iterator[None]:
+    """The settings' variables in os.environ (dbt reads env_var() there), restored afterwards."""
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    values = dbt_env(settings)
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def release_duckdb() -> None:
+    """Closes the DuckDB connection dbt-duckdb keeps after a run in this process.
+
+    dbt-duckdb's `keep_open` defaults to true, and DuckDB refuses any other connection to the
+    file in the same process (the export's read-only one) while it is open; it also keeps the
+    file locked against other processes.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter only
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
 
 
 def dbt_args(command: str, settings: Settings, billing_month: str | None, *extra: str) -> list[str]:
@@ -34,9 +123,11 @@ def run_dbt(command: str, settings: Settings, billing_month: str | None, *extra:
     """One in-process dbt invocation; returns which nodes failed, never raises on a test failure."""
     from dbt.cli.main import dbtRunner
 
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    os.environ.update(settings.dbt_env())
-    result = dbtRunner().invoke(dbt_args(command, settings, billing_month, *extra))
+    with dbt_environment(settings):
+        try:
+            result = dbtRunner().invoke(dbt_args(command, settings, billing_month, *extra))
+        finally:
+            release_duckdb()
     failures: list[str] = []
     if result.exception is not None:
         failures.append(str(result.exception))
@@ -44,3 +135,54 @@ def run_dbt(command: str, settings: Settings, billing_month: str | None, *extra:
         if str(node_result.status) in {"error", "fail"}:
             failures.append(f"{node_result.node.unique_id}: {node_result.message}")
     return DbtResult(success=result.success and not failures, failures=failures)
+
+
+def wait_for_node_tasks(threads_before: set[threading.Thread], timeout: float = 600) -> None:
+    """Waits for the Prefect task runs of the dbt nodes to finish recording their states.
+
+    PrefectDbtRunner runs each node's task in a daemon thread (named "...(run_task)") and
+    returns when dbt is done, while those threads may still be reporting; a process that
+    exits then would leave task runs Pending or Running for ever.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in set(threading.enumerate()) - threads_before:
+        if thread.name.endswith("(run_task)"):
+            thread.join(max(deadline - time.monotonic(), 0))
+
+
+def build_with_prefect(settings: Settings, billing_month: str) -> int:
+    """`dbt build` of one month as Prefect tasks (call it inside a flow); returns nodes run.
+
+    Raises DbtBuildFailed naming every failed node (unique id and dbt's message); nodes
+    downstream of a failure are skipped by dbt, so nothing after a failure is built.
+    """
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    runner = PrefectDbtRunner(
+        settings=PrefectDbtSettings(
+            project_dir=settings.project_dir,
+            profiles_dir=settings.project_dir / "profiles",
+            target_path=target_dir(settings),
+        ),
+        raise_on_failure=False,
+    )
+    args = dbt_args("build", settings, billing_month, *PRODUCTION_BUILD_ARGS)
+    threads_before = set(threading.enumerate())
+    with dbt_environment(settings):
+        try:
+            result = runner.invoke(args)
+        except ValueError as error:  # dbt itself failed (parse, compile, connection)
+            raise DbtBuildFailed(f"dbt build of {billing_month} failed: {error}") from error
+        finally:
+            release_duckdb()
+            wait_for_node_tasks(threads_before)
+    node_results = getattr(result.result, "results", None) or []
+    failures = [
+        f"{node_result.node.unique_id} ({node_result.status}): {node_result.message}"
+        for node_result in node_results
+        if str(node_result.status) in {"error", "fail", "runtime error"}
+    ]
+    if failures or not result.success:
+        detail = "\n".join(f"  - {failure}" for failure in failures) or "  (no node reported)"
+        raise DbtBuildFailed(f"dbt build of {billing_month} failed:\n{detail}")
+    return len(node_results)

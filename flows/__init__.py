@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only; the rules live in the dbt project."""

@@ -1,0 +1,239 @@
+"""The monthly job: validate the raw files, build and test, export the report, notify.
+
+    recon run --month 2026-10          # one run, locally (Prefect's ephemeral API)
+    recon serve                        # the deployment's schedule, served by this process
+    prefect deploy -n monthly-reconciliation   # the deployment of prefect.yaml, for a worker
+
+Steps of `monthly_reconciliation(billing_month)`:
+
+1. `validate-raw-files` (recon/validate.py): a bad raw file stops the run here, before
+   anything is built or written, naming the file, the column and the lines.
+2. ONE in-process `dbt build --vars {billing_month: ...}` through prefect-dbt's
+   PrefectDbtRunner: every dbt node is a task of this flow run; a failed model or data test
+   stops the run before the export, naming the failed nodes (recon/dbt.py).
+3. `export-report` (recon/export.py): CSV and Excel workbook in RECON_REPORT_DIR/YYYY-MM/.
+4. Artifacts: the month's summary (markdown) and its 10 largest findings (table).
+5. `notify` (recon/notify.py): one task per endpoint of RECON_NOTIFY_URLS, with retries; a
+   failing endpoint is a warning, never a failed run.
+
+Configuration is in the environment (recon/config.py, recon/validate.py, recon/notify.py);
+the schedule's time zone is RECON_SCHEDULE_TIMEZONE (an IANA name; default UTC).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
+
+from recon.config import Settings
+from recon.dbt import build_with_prefect
+from recon.export import ReportExport, export_report
+from recon.notify import build_message, masked, notification_urls, retry_options
+from recon.notify import send_notification as notify_endpoint
+from recon.validate import ValidationResult, validate_raw_files
+
+FLOW_NAME = "monthly-reconciliation"
+DEPLOYMENT_NAME = "monthly-reconciliation"
+PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def previous_month(today: date) -> str:
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def resolve_billing_month(billing_month: str | None, today: date | None = None) -> str:
+    """'YYYY-MM' as given, or the calendar month before today (UTC) when None or empty."""
+    if not billing_month or not billing_month.strip():
+        return previous_month(today or datetime.now(UTC).date())
+    value = billing_month.strip()
+    if not _MONTH.fullmatch(value):
+        raise ValueError(f"billing_month must be 'YYYY-MM', got {billing_month!r}")
+    return value
+
+
+def run_name() -> str:
+    """reconcile-YYYY-MM, with the month a scheduled run (billing_month null) will use."""
+    return f"reconcile-{resolve_billing_month(flow_run.parameters.get('billing_month'))}"
+
+
+def _amount(value: Any) -> str:
+    return f"{float(value or 0):,.2f}"
+
+
+def summary_markdown(report: ReportExport, validation: ValidationResult) -> str:
+    summary = report.summary
+    rate = summary.get("billing_match_rate")
+    lines = [
+        f"# Provider reconciliation {report.billing_month}",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| customer-products | {summary.get('customer_products', 0)} |",
+        f"| billing match rate | {float(rate):.1%} |" if rate is not None else "| rate | n/a |",
+        f"| overbilled amount | {_amount(summary.get('overbilled_amount'))} |",
+        f"| underbilled amount | {_amount(summary.get('underbilled_amount'))} |",
+        f"| account findings | {summary.get('account_findings', 0)} |",
+        f"| new / recurring | {summary.get('new_account_findings', 0)} / "
+        f"{summary.get('recurring_account_findings', 0)} |",
+        f"| provider findings | {summary.get('provider_findings', 0)} |",
+        f"| data-quality issues | {summary.get('data_quality_issues', 0)} |",
+        f"| raw-file warnings | {len(validation.warnings)} |",
+        "",
+        f"Report: `{report.csv_path}` and `{report.xlsx_path}`",
+    ]
+    if validation.data_docs_index:
+        lines.append(f"Raw-file checks (Great Expectations): `{validation.data_docs_index}`")
+    if validation.warnings:
+        lines += ["", "## Raw-file warnings", ""]
+        lines += [f"- {warning.describe()}" for warning in validation.warnings]
+    return "\n".join(lines)
+
+
+def top_findings_table(report: ReportExport) -> list[dict[str, Any]]:
+    columns = (
+        "impact_rank",
+        "customer_name",
+        "customer_key",
+        "product_code",
+        "status_label",
+        "discrepancy_type",
+        "account_finding_types",
+        "billable_providers",
+        "billed_quantity",
+        "quantity_delta",
+        "amount_delta",
+    )
+    return [{column: row.get(column) for column in columns} for row in report.top_findings]
+
+
+def publish_artifacts(report: ReportExport, validation: ValidationResult) -> None:
+    create_markdown_artifact(
+        markdown=summary_markdown(report, validation),
+        key="reconciliation-summary",
+        description=f"Provider reconciliation of {report.billing_month}",
+    )
+    create_table_artifact(
+        table=top_findings_table(report),
+        key="reconciliation-largest-findings",
+        description=f"The 10 largest findings of {report.billing_month} by |amount_delta|",
+    )
+
+
+def notify(report: ReportExport) -> dict[str, int]:
+    """One task run per endpoint; a failed endpoint (after its retries) is only a warning."""
+    logger = get_run_logger()
+    urls = notification_urls()
+    if not urls:
+        logger.info("RECON_NOTIFY_URLS is not set: no notification")
+        return {"sent": 0, "failed": 0}
+    message = build_message(
+        report.billing_month, report.new_findings, report.summary, str(report.xlsx_path)
+    )
+    notify_task = notify_endpoint.with_options(**retry_options())
+    states = [
+        notify_task(position, message.title, message.body, return_state=True)
+        for position in range(len(urls))
+    ]
+    failed = 0
+    for url, state in zip(urls, states, strict=True):
+        if not state.is_completed():
+            failed += 1
+            logger.warning("notification to %s failed: %s", masked(url), state.message)
+    return {"sent": len(urls) - failed, "failed": failed}
+
+
+@flow(name=FLOW_NAME, flow_run_name=run_name)
+def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
+    """Reconciles one billing month ('YYYY-MM'; None: the previous calendar month)."""
+    logger = get_run_logger()
+    month = resolve_billing_month(billing_month)
+    settings = Settings.from_env()
+    if settings.target != "duckdb":
+        raise ValueError(f"the flow exports from DuckDB; RECON_TARGET is {settings.target!r}")
+
+    logger.info("1/4 checking the raw files in %s", settings.raw_dir)
+    validation = validate_raw_files(month)
+    logger.info("   %s files, %s rows", len(validation.files), sum(validation.rows.values()))
+
+    logger.info("2/4 dbt build of %s into %s (dbt nodes as tasks)", month, settings.duckdb_path)
+    nodes = build_with_prefect(settings, month)
+    logger.info("   %s dbt nodes built and tested", nodes)
+
+    logger.info("3/4 exporting the report to %s", settings.report_dir / month)
+    report = export_report(month, validation.warning_rows())
+    publish_artifacts(report, validation)
+
+    logger.info("4/4 notifying")
+    notifications = notify(report)
+
+    summary = report.summary
+    return {
+        "billing_month": month,
+        "report_csv": str(report.csv_path),
+        "report_xlsx": str(report.xlsx_path),
+        "data_docs": str(validation.data_docs_index) if validation.data_docs_index else None,
+        "report_rows": report.report_rows,
+        "dbt_nodes": nodes,
+        "customer_products": summary.get("customer_products", 0),
+        "billing_match_rate": summary.get("billing_match_rate"),
+        "overbilled_amount": summary.get("overbilled_amount", 0.0),
+        "underbilled_amount": summary.get("underbilled_amount", 0.0),
+        "account_findings": summary.get("account_findings", 0),
+        "new_account_findings": summary.get("new_account_findings", 0),
+        "provider_findings": summary.get("provider_findings", 0),
+        "data_quality_issues": summary.get("data_quality_issues", 0),
+        "raw_file_warnings": len(validation.warnings),
+        "notifications_sent": notifications["sent"],
+        "notifications_failed": notifications["failed"],
+    }
+
+
+# --------------------------------------------------------------------------- schedule
+def deployment_schedule(prefect_yaml: Path = PREFECT_YAML) -> tuple[str, str]:
+    """(cron, time zone) of the deployment in prefect.yaml: `recon serve` uses the same one.
+
+    The time zone is written there as "{{ $RECON_SCHEDULE_TIMEZONE }}": the variable's value,
+    UTC when unset (as Prefect does for an empty time zone).
+    """
+    import yaml
+
+    config = yaml.safe_load(prefect_yaml.read_text(encoding="utf-8"))
+    deployment = next(d for d in config["deployments"] if d["name"] == DEPLOYMENT_NAME)
+    schedule = deployment["schedules"][0]
+    timezone = str(schedule.get("timezone") or "")
+    if "{{" in timezone:
+        timezone = os.environ.get("RECON_SCHEDULE_TIMEZONE", "")
+    return schedule["cron"], timezone.strip() or "UTC"
+
+
+def served_deployment() -> Any:
+    """The deployment `recon serve` serves: prefect.yaml's schedule and parameters."""
+    from prefect.schedules import Cron
+
+    cron, timezone = deployment_schedule()
+    return monthly_reconciliation.to_deployment(
+        name=DEPLOYMENT_NAME,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters={"billing_month": None},
+        description="Validate the raw files, build and test one month, export, notify.",
+        tags=["reconciliation"],
+    )
+
+
+def serve() -> None:
+    """Serves the flow on the deployment's schedule until interrupted (needs a Prefect server)."""
+    from prefect import serve as serve_deployments
+
+    serve_deployments(served_deployment())
+
+
+if __name__ == "__main__":
+    monthly_reconciliation()

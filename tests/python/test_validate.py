@@ -1,0 +1,139 @@
+"""Raw-file checks: critical findings stop the run naming file, column and lines; warnings
+are recorded; Great Expectations Data Docs are saved beside the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recon.validate import RawFilesInvalid, check_raw_files
+
+
+@pytest.fixture
+def raw_dir(small_dataset, tmp_path: Path) -> Path:
+    raw, _ = small_dataset(tmp_path)
+    return raw
+
+
+def _append(path: Path, text: bytes) -> None:
+    with path.open("ab") as handle:
+        handle.write(text)
+
+
+def _critical(raw: Path) -> str:
+    with pytest.raises(RawFilesInvalid) as raised:
+        check_raw_files(raw, None)
+    return str(raised.value)
+
+
+def test_valid_files_pass_and_data_docs_are_saved(raw_dir: Path, tmp_path: Path):
+    docs = tmp_path / "reports" / "2026-09" / "data_docs"
+    result = check_raw_files(raw_dir, docs)
+    assert result.rows == {
+        "crm_accounts": 6,
+        "crm_providers": 6,
+        "ops_intake_log": 9,
+        "billing_invoice_lines": 7,
+    }
+    (warning,) = result.warnings  # the dataset's one unparseable event_at of eight
+    assert (warning.check, warning.column, warning.lines) == (
+        "LOW_DATE_PARSE_RATE",
+        "event_at",
+        (9,),
+    )
+    assert warning.file == "ops_intake_log_2026_09.csv"
+    assert result.data_docs_index == docs / "index.html"
+    assert result.data_docs_index.is_file()
+    assert "raw_ops_intake_log" in (docs / "index.html").read_text(encoding="utf-8")
+    assert not [p for p in docs.parent.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_missing_file_family(raw_dir: Path):
+    for path in raw_dir.glob("billing_invoice_lines*.csv"):
+        path.unlink()
+    (raw_dir / "crm_accounts.csv").unlink()
+    message = _critical(raw_dir)
+    assert "billing_invoice_lines*.csv: no such file" in message
+    assert "crm_accounts.csv: no such file" in message
+
+
+def test_missing_column_names_file_and_column(raw_dir: Path, tmp_path: Path):
+    path = raw_dir / "billing_invoice_lines_2026_10.csv"
+    path.write_text(path.read_text().replace("billed_quantity,", "quantity,"), encoding="utf-8")
+    docs = tmp_path / "reports" / "2026-10" / "data_docs"
+    with pytest.raises(RawFilesInvalid) as raised:
+        check_raw_files(raw_dir, docs)
+    (finding,) = raised.value.findings
+    assert (finding.check, finding.file, finding.column) == (
+        "MISSING_COLUMN",
+        "billing_invoice_lines_2026_10.csv",
+        "billed_quantity",
+    )
+    assert "billing_invoice_lines_2026_10.csv, column billed_quantity" in str(raised.value)
+    assert not (tmp_path / "reports").exists()  # nothing written
+
+
+def test_wrong_number_of_fields_names_the_line(raw_dir: Path):
+    _append(raw_dir / "ops_intake_log_2026_10.csv", b"E9,2026-10-06,Acme Health\n")
+    message = _critical(raw_dir)
+    assert "ops_intake_log_2026_10.csv, line 3: number of fields differs" in message
+
+
+def test_broken_quoting_names_the_line(raw_dir: Path):
+    _append(raw_dir / "crm_providers.csv", b'P9,A1,"1234567893,Broken,active,X,Y,2026-01-01\n')
+    message = _critical(raw_dir)
+    assert "crm_providers.csv, line 8: not valid CSV" in message
+
+
+def test_bytes_that_are_not_utf8_name_the_line(raw_dir: Path):
+    _append(
+        raw_dir / "billing_invoice_lines_2026_10.csv",
+        b"INV8,L8,B-100,Caf\xe9 Health,2026-10,RCM,1,120,120,open,USD\n",
+    )
+    message = _critical(raw_dir)
+    assert "billing_invoice_lines_2026_10.csv, line 3: bytes that are not UTF-8" in message
+
+
+def test_empty_key_names_file_column_and_lines(raw_dir: Path):
+    _append(raw_dir / "crm_accounts.csv", b"  ,Nobody,active,,,2026-01-01\n,Nobody 2,active,,,\n")
+    message = _critical(raw_dir)
+    assert "crm_accounts.csv, column account_id, lines 8, 9: key account_id is empty" in message
+
+
+def test_bom_header_case_spaces_and_quoted_newlines_are_accepted(raw_dir: Path):
+    path = raw_dir / "crm_accounts.csv"
+    header, *lines = path.read_text(encoding="utf-8").splitlines()
+    header = ", ".join(name.upper() for name in header.split(","))
+    lines.append('A7,"Two\nLines Clinic",active,2025-01-01,B-700,2026-01-01')
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([header, *lines, ""]).encode("utf-8"))
+    result = check_raw_files(raw_dir, None)
+    assert result.rows["crm_accounts"] == 7
+
+
+def test_warnings_for_dates_quantities_and_npis(raw_dir: Path):
+    _append(
+        raw_dir / "billing_invoice_lines_2026_10.csv",
+        b"INV8,L8,B-100,Acme,2026-10,RCM,3.5,120,420,open,USD\n"
+        b"INV8,L9,B-100,Acme,October,RCM,,120,0,open,USD\n"
+        b"INV8,L10,B-100,Acme,2026-10,RCM,2.0,120,240,open,USD\n",
+    )
+    _append(
+        raw_dir / "ops_intake_log_2026_10.csv",
+        b"E20,2026-10-07,Acme,A1,12-34,Ann,Cardiology,Boston,RCM,live,\n",
+    )
+    result = check_raw_files(raw_dir, None)
+    by_check = {(w.check, w.column): w for w in result.warnings}
+    quantity = by_check[("NON_INTEGER_QUANTITY", "billed_quantity")]
+    assert (quantity.lines, quantity.count) == ((3, 4), 2)  # 3.5 and empty; 2.0 is whole
+    period = by_check[("LOW_DATE_PARSE_RATE", "billing_period")]
+    assert period.lines == (4,) and period.file == "billing_invoice_lines_2026_10.csv"
+    npi = by_check[("LOW_NPI_SHAPE_RATE", "npi")]  # 9 of 10 shaped: 90%, below 95%
+    assert (npi.file, npi.lines) == ("ops_intake_log_2026_10.csv", (3,))
+    assert "not" in npi.message and "10 digits" in npi.message
+
+
+def test_thresholds_decide_what_is_a_warning(raw_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RECON_MIN_DATE_PARSE_RATE", "0.8")  # 7 of 8 event dates parse
+    result = check_raw_files(raw_dir, None)
+    assert result.warnings == ()
