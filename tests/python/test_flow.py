@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import time
 from datetime import date
 from pathlib import Path
 
@@ -108,12 +109,31 @@ def test_each_dbt_node_is_a_task_and_artifacts_are_published(reconciled_month):
             flow_run_filter=FlowRunFilter(name={"any_": [f"reconcile-{MONTH_ONE}"]})
         )
         assert [run.state.type.value for run in runs] == ["COMPLETED"]
-        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [runs[0].id]}))
-        names = {task.name for task in tasks}
+        # Task runs are recorded from events, asynchronously, and a build has more dbt nodes
+        # than one page of task runs (200): read every page until the last task is in.
+        names: set[str] = set()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any(
+            name.startswith("export-report") for name in names
+        ):
+            names, offset = set(), 0
+            while True:
+                page = client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id={"any_": [runs[0].id]}),
+                    limit=200,
+                    offset=offset,
+                )
+                names |= {task.name for task in page}
+                if len(page) < 200:
+                    break
+                offset += 200
+            time.sleep(1)
         assert {"model rpt_finance_report", "model fct_billing_discrepancies"} <= names
         assert any(name.startswith("test ") for name in names)
         assert f"validate-raw-files-{MONTH_ONE}" in names
-        assert any(name.startswith("export-report") for name in names)
+        assert any(name.startswith("export-report") for name in names), sorted(
+            name for name in names if not name.startswith(("model ", "test ", "seed ", "snapshot "))
+        )
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
                 key={"any_": ["reconciliation-summary", "reconciliation-largest-findings"]}
