@@ -43,9 +43,11 @@
 \p{L}
 {%- endmacro %}
 
-{#- Space-separated tokens sorted and joined again by one space. -#}
+{#- Space-separated tokens sorted and joined again by one space. The input has single
+    spaces and no leading or trailing one, so Snowflake's strtok_to_array (which skips empty
+    tokens) gives the same tokens as split, and an empty name gives '' either way. -#}
 {% macro default__sorted_name_tokens(collapsed) -%}
-    array_to_string(array_sort(split({{ collapsed }}, ' ')), ' ')
+    array_to_string(array_sort(strtok_to_array({{ collapsed }}, ' ')), ' ')
 {%- endmacro %}
 
 {% macro duckdb__sorted_name_tokens(collapsed) -%}

@@ -28,12 +28,35 @@
     {{ return(adapter.dispatch('try_iso_timestamp', 'provider_recon')(expression)) }}
 {%- endmacro %}
 
+{#- Snowflake: an impossible date or time (hour 24 included) gives NULL.
+    The emulator (fakesnow) mistranslates both try_to_timestamp_ntz(<regexp_substr ...>,
+    format), where the group number becomes a position, and try_cast to a timestamp, which
+    raises; there only, the same rule is spelled as a validated to_timestamp_ntz. -#}
 {% macro default__try_iso_timestamp(expression) -%}
-    try_to_timestamp_ntz({{ expression }}, 'YYYY-MM-DD HH24:MI:SS')
+    {%- if is_emulator() -%}
+        case
+            when {{ regex_full_match(expression,
+                    '[0-9]{4}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]') }}
+                and try_to_date(substr({{ expression }}, 1, 10), 'YYYY-MM-DD') is not null
+                then to_timestamp_ntz({{ expression }}, 'YYYY-MM-DD HH24:MI:SS')
+        end
+    {%- else -%}
+        try_to_timestamp_ntz({{ expression }}, 'YYYY-MM-DD HH24:MI:SS')
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro duckdb__try_iso_timestamp(expression) -%}
     try_cast({{ expression }} as timestamp)
+{%- endmacro %}
+
+{#- A timestamp without time zone: Snowflake's plain `timestamp` follows the account's
+    TIMESTAMP_TYPE_MAPPING, so it is named explicitly there. -#}
+{% macro default__timestamp_type() -%}
+    timestamp_ntz
+{%- endmacro %}
+
+{% macro duckdb__timestamp_type() -%}
+    timestamp
 {%- endmacro %}
 
 {% macro _iso_text(year, month, day) -%}
@@ -87,26 +110,37 @@
     )
 {%- endmacro %}
 
-{#- A timestamp from an ISO timestamp spelling, offset ignored; NULL otherwise. -#}
+{#- A timestamp from an ISO timestamp spelling, offset ignored; NULL otherwise. Hours above
+    23 are unparseable (DuckDB would roll 24:00 over to the next day). Fractional seconds
+    count (to the microsecond): they order events written in the same second. -#}
 {% macro parse_timestamp_spelling(expression) -%}
     {%- set text = _clean_text(expression) -%}
     {%- set _timestamp_pattern = _timestamp_pattern() -%}
-    {{ try_iso_timestamp(
-        _iso_text(
+    {%- set hour = regex_extract(text, _timestamp_pattern, 4) -%}
+    {%- set fraction = regex_extract(text, _timestamp_pattern, 8) -%}
+    {%- set whole_seconds = try_iso_timestamp(
+        "case when try_cast(" ~ hour ~ " as integer) <= 23 then "
+        ~ _iso_text(
             regex_extract(text, _timestamp_pattern, 1),
             regex_extract(text, _timestamp_pattern, 2),
             regex_extract(text, _timestamp_pattern, 3))
-        ~ " || ' ' || lpad(" ~ regex_extract(text, _timestamp_pattern, 4) ~ ", 2, '0')"
+        ~ " || ' ' || lpad(" ~ hour ~ ", 2, '0')"
         ~ " || ':' || " ~ regex_extract(text, _timestamp_pattern, 5)
         ~ " || ':' || coalesce(" ~ regex_extract(text, _timestamp_pattern, 7) ~ ", '00')"
-    ) }}
+        ~ " end"
+    ) -%}
+    {{ dbt.dateadd(
+        'microsecond',
+        "coalesce(cast(rpad(substr(" ~ fraction ~ ", 2, 6), 6, '0') as integer), 0)",
+        whole_seconds) }}
 {%- endmacro %}
 
 {#- A timestamp from a timestamp spelling, or midnight of any accepted date spelling. -#}
 {% macro parse_timestamp(expression) -%}
     coalesce(
         {{ parse_timestamp_spelling(expression) }},
-        cast({{ try_iso_date(_date_spelling_to_iso_text(_clean_text(expression))) }} as timestamp)
+        cast({{ try_iso_date(_date_spelling_to_iso_text(_clean_text(expression))) }}
+            as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }})
     )
 {%- endmacro %}
 

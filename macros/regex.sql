@@ -19,8 +19,9 @@
     {{ return(adapter.dispatch('regex_extract', 'provider_recon')(expression, pattern, group)) }}
 {%- endmacro %}
 
+{#- NULL when there is no match or the group took no part in it, on both engines. -#}
 {% macro default__regex_extract(expression, pattern, group) -%}
-    regexp_substr({{ expression }}, '{{ pattern }}', 1, 1, 'e', {{ group }})
+    nullif(regexp_substr({{ expression }}, '{{ pattern }}', 1, 1, 'e', {{ group }}), '')
 {%- endmacro %}
 
 {% macro duckdb__regex_extract(expression, pattern, group) -%}

@@ -146,6 +146,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(argparse.Namespace(month=args.month))
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from recon.load import connect, load_raw_files
+
+    settings = Settings.from_env()
+    print(f"loading {settings.raw_dir} into the RAW tables of target {args.target}")
+    try:
+        connection = connect(args.target)
+        try:
+            load_raw_files(connection, settings.raw_dir, report=_progress)
+        finally:
+            connection.close()
+    except (ValueError, FileNotFoundError) as error:
+        print(f"recon load failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="serve the monthly job on its schedule (prefect.yaml; needs a Prefect server)"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    load = commands.add_parser("load", help="load the raw files into Snowflake RAW tables")
+    load.add_argument("--target", default="snowflake", choices=["snowflake", "snowflake_emulator"])
+    load.set_defaults(handler=cmd_load)
 
     demo = commands.add_parser("demo", help="generate demo data and reconcile it, end to end")
     demo.add_argument("--month", default=DEMO_MONTH)

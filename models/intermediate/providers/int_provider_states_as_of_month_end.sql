@@ -14,9 +14,11 @@ valid_departments as (
 events_as_of_month_end as (
     select
         *,
+        -- nulls last: an event without an id never wins a tie (Snowflake would sort
+        -- NULLs first in a descending order).
         row_number() over (
             partition by customer_key, product_code, npi
-            order by event_at desc, event_id desc
+            order by event_at desc, event_id desc nulls last
         ) as recency_rank
     from usable_events
     where event_date <= {{ billing_month_end() }}

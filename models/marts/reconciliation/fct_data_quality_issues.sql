@@ -11,7 +11,7 @@ final as (
         {{ dbt.hash(dbt.concat([
             "'" ~ billing_month_text() ~ "'", "'|'", 'source', "'|'", 'record_id', "'|'",
             'issue', "'|'", 'column_name', "'|'", 'source_file_name', "'|'",
-            dbt.safe_cast('source_row_number', dbt.type_string())])) }} as issue_id,
+            'cast(source_row_number as ' ~ dbt.type_string() ~ ')'])) }} as issue_id,
         source,
         record_id,
         issue,

@@ -1,0 +1,239 @@
+"""Load the raw CSV files into Snowflake RAW tables: `recon load --target snowflake`.
+
+On DuckDB the RAW layer is views over the files (macros/raw_files.sql); on Snowflake it is one
+table per file family in schema RECON_RAW_SCHEMA (default `raw`) of the target database, with
+the same shape: every file column as text (columns united by name across the family's files,
+an empty value NULL), plus `_file_name` (base name) and `_source_row_number` (files in name
+order, lines in file order, 1-based across the family).
+
+The tables mirror the folder, like the DuckDB views: a file that is new or changed (sha256), or
+whose position moved because an earlier-named file arrived, has its rows deleted and inserted
+again in one transaction; an unchanged file is skipped; rows of a file no longer in the folder
+are deleted. What was loaded is recorded in `<raw schema>.raw_file_loads`.
+
+Connection settings are the dbt profile's (profiles/profiles.yml), from the same variables:
+
+| variable                          | meaning                                 | default        |
+|-----------------------------------|-----------------------------------------|----------------|
+| SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER | account identifier and user             | (required)     |
+| SNOWFLAKE_PASSWORD                | password (empty with a key pair)        | empty          |
+| SNOWFLAKE_PRIVATE_KEY_PATH        | PEM private key: key-pair auth          | empty          |
+| SNOWFLAKE_PRIVATE_KEY_PASSPHRASE  | the key's passphrase                    | empty          |
+| SNOWFLAKE_ROLE                    | role                                    | (required)     |
+| SNOWFLAKE_WAREHOUSE               | warehouse                               | (required)     |
+| SNOWFLAKE_DATABASE                | database                                | (required)     |
+| SNOWFLAKE_QUERY_TAG               | query tag of the session                | provider_recon |
+| RECON_RAW_SCHEMA                  | schema of the RAW tables                | raw            |
+| RECON_EMULATOR_PORT               | fakesnow's port (snowflake_emulator)    | 8085           |
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The same families as macros/raw_files.sql (contract_entitlements*.csv is not loaded yet).
+FAMILIES = {
+    "crm_accounts": "crm_accounts.csv",
+    "crm_providers": "crm_providers.csv",
+    "ops_intake_log": "ops_intake_log*.csv",
+    "billing_invoice_lines": "billing_invoice_lines*.csv",
+}
+MANIFEST = "raw_file_loads"
+BATCH_ROWS = 5000
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: Path
+    sha256: str
+    columns: list[str]
+    first_row_number: int
+    row_count: int
+
+
+def connection_kwargs(target: str) -> dict[str, Any]:
+    """snowflake.connector.connect arguments of a dbt target (profiles/profiles.yml)."""
+    env = os.environ
+    common = {
+        "paramstyle": "qmark",  # server-side binding: executemany becomes one array insert
+        "session_parameters": {"QUERY_TAG": env.get("SNOWFLAKE_QUERY_TAG", "provider_recon")},
+    }
+    if target == "snowflake_emulator":  # fakesnow on this machine; nothing secret
+        return {
+            **common,
+            "account": "fakesnow",
+            "user": "fake",
+            "password": "snow",
+            "host": "localhost",
+            "port": int(env.get("RECON_EMULATOR_PORT", "8085")),
+            "protocol": "http",
+            "database": "recon_ci",
+        }
+    if target != "snowflake":
+        raise ValueError(f"recon load needs a Snowflake target, got {target!r}")
+    required = ["SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE"]
+    required += ["SNOWFLAKE_DATABASE"]
+    if not env.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+        required.append("SNOWFLAKE_PASSWORD")
+    if missing := [name for name in required if not env.get(name)]:
+        raise ValueError(f"set {', '.join(missing)} (see docs/snowflake.md)")
+    kwargs = {
+        **common,
+        "account": env["SNOWFLAKE_ACCOUNT"],
+        "user": env["SNOWFLAKE_USER"],
+        "role": env["SNOWFLAKE_ROLE"],
+        "warehouse": env["SNOWFLAKE_WAREHOUSE"],
+        "database": env["SNOWFLAKE_DATABASE"],
+    }
+    if env.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+        kwargs["private_key_file"] = env["SNOWFLAKE_PRIVATE_KEY_PATH"]
+        kwargs["private_key_file_pwd"] = env.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE") or None
+    else:
+        kwargs["password"] = env["SNOWFLAKE_PASSWORD"]
+    return kwargs
+
+
+def connect(target: str) -> Any:
+    import snowflake.connector
+
+    return snowflake.connector.connect(**connection_kwargs(target))
+
+
+def _rows(path: Path) -> Iterator[list[str]]:
+    """The file's records (header first), RFC 4180, a byte-order mark dropped and blank lines
+    skipped (as DuckDB's read_csv does)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        yield from (row for row in csv.reader(handle) if row)
+
+
+def _column_name(header: str, path: Path) -> str:
+    name = header.strip().lower()
+    if not IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{path.name}: column {header!r} is not a plain column name")
+    return name
+
+
+def scan_family(raw_dir: Path, file_glob: str) -> list[RawFile]:
+    """The family's files in name order, with their checksum, columns and positions."""
+    files, next_row = [], 1
+    for path in sorted(raw_dir.glob(file_glob), key=lambda found: found.name):
+        rows = _rows(path)
+        columns = [_column_name(header, path) for header in next(rows, [])]
+        row_count = sum(1 for _ in rows)
+        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        files.append(RawFile(path, sha256, columns, next_row, row_count))
+        next_row += row_count
+    return files
+
+
+def _ensure_tables(cursor: Any, schema: str, table: str, columns: list[str]) -> None:
+    cursor.execute(f"create schema if not exists {schema}")
+    cursor.execute(
+        f"create table if not exists {schema}.{MANIFEST} (family varchar, file_name varchar,"
+        " sha256 varchar, first_row_number number(38, 0), row_count number(38, 0),"
+        " loaded_at timestamp_ntz)"
+    )
+    cursor.execute(
+        f"create table if not exists {schema}.{table} (_file_name varchar,"
+        " _source_row_number number(38, 0))"
+    )
+    cursor.execute(f"select * from {schema}.{table} limit 0")
+    existing = {column[0].lower() for column in cursor.description}
+    for column in columns:
+        if column not in existing:
+            cursor.execute(f"alter table {schema}.{table} add column {column} varchar")
+
+
+def _insert_file(cursor: Any, schema: str, table: str, raw_file: RawFile) -> None:
+    names = [*raw_file.columns, "_file_name", "_source_row_number"]
+    insert = (
+        f"insert into {schema}.{table} ({', '.join(names)})"
+        f" values ({', '.join('?' for _ in names)})"
+    )
+    rows = _rows(raw_file.path)
+    next(rows)  # header
+    batch: list[tuple] = []
+    for offset, row in enumerate(rows):
+        if len(row) != len(raw_file.columns):
+            raise ValueError(
+                f"{raw_file.path.name} record {offset + 1}: {len(row)} values,"
+                f" {len(raw_file.columns)} columns"
+            )
+        values = [value if value != "" else None for value in row]
+        batch.append((*values, raw_file.path.name, raw_file.first_row_number + offset))
+        if len(batch) == BATCH_ROWS:
+            cursor.executemany(insert, batch)
+            batch = []
+    if batch:
+        cursor.executemany(insert, batch)
+
+
+def _delete_file(cursor: Any, schema: str, table: str, name: str) -> None:
+    cursor.execute(f"delete from {schema}.{table} where _file_name = ?", (name,))
+    cursor.execute(
+        f"delete from {schema}.{MANIFEST} where family = ? and file_name = ?", (table, name)
+    )
+
+
+@contextmanager
+def _transaction(cursor: Any) -> Iterator[None]:
+    cursor.execute("begin")
+    try:
+        yield
+    except BaseException:
+        cursor.execute("rollback")
+        raise
+    cursor.execute("commit")
+
+
+def load_family(
+    connection: Any, schema: str, table: str, files: list[RawFile], report: Callable[[str], None]
+) -> None:
+    cursor = connection.cursor()
+    columns = list(dict.fromkeys(column for raw_file in files for column in raw_file.columns))
+    _ensure_tables(cursor, schema, table, columns)
+    cursor.execute(
+        f"select file_name, sha256, first_row_number from {schema}.{MANIFEST} where family = ?",
+        (table,),
+    )
+    loaded = {name: (sha256, int(first)) for name, sha256, first in cursor.fetchall()}
+    for raw_file in files:
+        name = raw_file.path.name
+        if loaded.pop(name, None) == (raw_file.sha256, raw_file.first_row_number):
+            report(f"{name}: unchanged, skipped")
+            continue
+        with _transaction(cursor):
+            _delete_file(cursor, schema, table, name)
+            _insert_file(cursor, schema, table, raw_file)
+            cursor.execute(
+                f"insert into {schema}.{MANIFEST} values (?, ?, ?, ?, ?, current_timestamp())",
+                (table, name, raw_file.sha256, raw_file.first_row_number, raw_file.row_count),
+            )
+        report(f"{name}: {raw_file.row_count} rows loaded into {schema}.{table}")
+    for name in loaded:  # recorded, but no longer in the folder
+        with _transaction(cursor):
+            _delete_file(cursor, schema, table, name)
+        report(f"{name}: no longer in the folder, its rows deleted from {schema}.{table}")
+
+
+def load_raw_files(
+    connection: Any, raw_dir: Path, schema: str | None = None, report: Callable[[str], None] = print
+) -> None:
+    """Loads every file family of raw_dir into the RAW tables of the connection's database."""
+    schema = schema or os.environ.get("RECON_RAW_SCHEMA") or "raw"
+    if not IDENTIFIER.fullmatch(schema.lower()):
+        raise ValueError(f"RECON_RAW_SCHEMA must be a plain schema name, got {schema!r}")
+    for table, file_glob in FAMILIES.items():
+        files = scan_family(raw_dir, file_glob)
+        if not files:
+            raise FileNotFoundError(f"no {file_glob} in {raw_dir}")
+        load_family(connection, schema, table, files, report)
