@@ -131,7 +131,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    print(f"1/2 generating demo data into {settings.raw_dir}")
+    print(f"1/3 generating demo data into {settings.raw_dir}")
     generate_args = argparse.Namespace(
         out=str(settings.raw_dir),
         seeds_out=str(settings.seeds_dir),
@@ -139,11 +139,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         accounts=60,
         months=6,
         seed=42,
-        end_month=DEMO_MONTH,
+        end_month=args.month,
     )
     cmd_generate(generate_args)
-    print(f"2/2 reconciling {args.month}")
+    history = _months_before(args.month, count=generate_args.months - 1)
+    print(f"2/3 building the history months {', '.join(history)} (for trends and new findings)")
+    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
+
+    for month in history:
+        result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
+        if not result.success:
+            print(f"dbt build failed for {month}:", *result.failures, sep="\n  ", file=sys.stderr)
+            return 1
+        print(f"  {month} built")
+    print(f"3/3 reconciling {args.month}: the monthly job")
     return cmd_run(argparse.Namespace(month=args.month))
+
+
+def _months_before(month: str, count: int) -> list[str]:
+    """The `count` calendar months before `month` ('YYYY-MM'), oldest first."""
+    year, number = (int(part) for part in month.split("-"))
+    months = []
+    for _ in range(count):
+        year, number = (year, number - 1) if number > 1 else (year - 1, 12)
+        months.append(f"{year:04d}-{number:02d}")
+    return months[::-1]
 
 
 def cmd_load(args: argparse.Namespace) -> int:
