@@ -290,14 +290,7 @@ products as (
 ),
 
 intake_events_resolved as (
-    select
-        intake_events.*,
-        coalesce(products_by_code.product_code, products_by_name.product_code) as product_code
-    from {{ ref('int_intake_events_resolved_to_customers') }} as intake_events
-    left join products as products_by_code
-        on intake_events.product_lookup_key = lower(products_by_code.product_code_key)
-    left join products as products_by_name
-        on intake_events.product_lookup_key = products_by_name.product_name_key
+    select * from {{ ref('int_intake_events_resolved_to_products') }}
 ),
 
 invoice_lines_resolved as (
