@@ -3,11 +3,6 @@
 -- ranked by absolute dollar impact (rank 1 first).
 with
 
-provider_counts as (
-    select * from {{ ref('fct_provider_counts_monthly') }}
-    where billing_month = {{ billing_month_start() }}
-),
-
 billing_discrepancies as (
     select * from {{ ref('fct_billing_discrepancies') }}
     where billing_month = {{ billing_month_start() }}
@@ -38,10 +33,10 @@ account_findings as (
 
 report_rows as (
     select
-        provider_counts.customer_key,
-        provider_counts.account_id,
+        customer_products.customer_key,
+        customer_products.account_id,
         customer_products.customer_name,
-        provider_counts.product_code,
+        customer_products.product_code,
         product_findings.discrepancy_id,
         product_findings.discrepancy_type,
         account_findings.account_finding_types,
@@ -53,28 +48,24 @@ report_rows as (
             else 'Match'
         end as status_label,
         coalesce(product_findings.reason, 'Billed quantity equals billable providers.') as reason,
-        provider_counts.crm_active_providers,
-        provider_counts.billable_providers,
-        provider_counts.billed_quantity,
-        provider_counts.quantity_delta,
+        customer_products.crm_active_providers,
+        customer_products.billable_providers,
+        customer_products.billed_quantity,
+        customer_products.quantity_delta,
         customer_products.unit_price,
         coalesce(product_findings.amount_delta, cast(0 as decimal(18, 2))) as amount_delta,
-        provider_counts.is_match,
+        customer_products.is_match,
         coalesce(product_findings.is_new, false)
         or coalesce(account_findings.has_new_account_finding, false) as has_new_finding,
-        provider_counts.billing_month,
+        customer_products.billing_month,
         product_findings.first_seen_month
-    from provider_counts
-    inner join customer_products
-        on
-            provider_counts.customer_key = customer_products.customer_key
-            and provider_counts.product_code = customer_products.product_code
+    from customer_products
     left join product_findings
         on
-            provider_counts.customer_key = product_findings.customer_key
-            and provider_counts.product_code = product_findings.product_code
+            customer_products.customer_key = product_findings.customer_key
+            and customer_products.product_code = product_findings.product_code
     left join account_findings
-        on provider_counts.customer_key = account_findings.customer_key
+        on customer_products.customer_key = account_findings.customer_key
 ),
 
 final as (
