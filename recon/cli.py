@@ -34,11 +34,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from recon.dbt import run_dbt
+    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
 
     settings = Settings.from_env()
     print(f"dbt build for {args.month or 'the previous month'} on target {settings.target}")
-    result = run_dbt("build", settings, args.month)
+    result = run_dbt("build", settings, args.month, *PRODUCTION_BUILD_ARGS)
     if not result.success:
         print("dbt build failed:", file=sys.stderr)
         for failure in result.failures:

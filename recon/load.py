@@ -3,13 +3,13 @@
 On DuckDB the RAW layer is views over the files (macros/raw_files.sql); on Snowflake it is one
 table per file family in schema RECON_RAW_SCHEMA (default `raw`) of the target database, with
 the same shape: every file column as text (columns united by name across the family's files,
-an empty value NULL), plus `_file_name` (base name) and `_source_row_number` (files in name
-order, lines in file order, 1-based across the family).
+an empty value NULL), plus `_file_name` (base name), `_source_row_number` (the record's
+position in its file, 1-based) and `_loaded_at` (when this copy of the file was loaded).
 
-The tables mirror the folder, like the DuckDB views: a file that is new or changed (sha256), or
-whose position moved because an earlier-named file arrived, has its rows deleted and inserted
-again in one transaction; an unchanged file is skipped; rows of a file no longer in the folder
-are deleted. What was loaded is recorded in `<raw schema>.raw_file_loads`.
+The tables mirror the folder, like DuckDB's ingestion (macros/raw_files.sql): a file that is
+new or changed (sha256) has its rows deleted and inserted again in one transaction; an
+unchanged file is skipped; rows of a file no longer in the folder are deleted. What was loaded
+is recorded in `<raw schema>.raw_file_loads`.
 
 Connection settings are the dbt profile's (profiles/profiles.yml), from the same variables:
 
@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,6 @@ class RawFile:
     path: Path
     sha256: str
     columns: list[str]
-    first_row_number: int
     row_count: int
 
 
@@ -123,15 +123,14 @@ def _column_name(header: str, path: Path) -> str:
 
 
 def scan_family(raw_dir: Path, file_glob: str) -> list[RawFile]:
-    """The family's files in name order, with their checksum, columns and positions."""
-    files, next_row = [], 1
+    """The family's files in name order, with their checksum, columns and record count."""
+    files = []
     for path in sorted(raw_dir.glob(file_glob), key=lambda found: found.name):
         rows = _rows(path)
         columns = [_column_name(header, path) for header in next(rows, [])]
         row_count = sum(1 for _ in rows)
         sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-        files.append(RawFile(path, sha256, columns, next_row, row_count))
-        next_row += row_count
+        files.append(RawFile(path, sha256, columns, row_count))
     return files
 
 
@@ -139,12 +138,11 @@ def _ensure_tables(cursor: Any, schema: str, table: str, columns: list[str]) -> 
     cursor.execute(f"create schema if not exists {schema}")
     cursor.execute(
         f"create table if not exists {schema}.{MANIFEST} (family varchar, file_name varchar,"
-        " sha256 varchar, first_row_number number(38, 0), row_count number(38, 0),"
-        " loaded_at timestamp_ntz)"
+        " sha256 varchar, row_count number(38, 0), loaded_at timestamp_ntz)"
     )
     cursor.execute(
         f"create table if not exists {schema}.{table} (_file_name varchar,"
-        " _source_row_number number(38, 0))"
+        " _source_row_number number(38, 0), _loaded_at timestamp_ntz)"
     )
     cursor.execute(f"select * from {schema}.{table} limit 0")
     existing = {column[0].lower() for column in cursor.description}
@@ -153,8 +151,10 @@ def _ensure_tables(cursor: Any, schema: str, table: str, columns: list[str]) -> 
             cursor.execute(f"alter table {schema}.{table} add column {column} varchar")
 
 
-def _insert_file(cursor: Any, schema: str, table: str, raw_file: RawFile) -> None:
-    names = [*raw_file.columns, "_file_name", "_source_row_number"]
+def _insert_file(
+    cursor: Any, schema: str, table: str, raw_file: RawFile, loaded_at: datetime
+) -> None:
+    names = [*raw_file.columns, "_file_name", "_source_row_number", "_loaded_at"]
     insert = (
         f"insert into {schema}.{table} ({', '.join(names)})"
         f" values ({', '.join('?' for _ in names)})"
@@ -169,7 +169,7 @@ def _insert_file(cursor: Any, schema: str, table: str, raw_file: RawFile) -> Non
                 f" {len(raw_file.columns)} columns"
             )
         values = [value if value != "" else None for value in row]
-        batch.append((*values, raw_file.path.name, raw_file.first_row_number + offset))
+        batch.append((*values, raw_file.path.name, offset + 1, loaded_at))
         if len(batch) == BATCH_ROWS:
             cursor.executemany(insert, batch)
             batch = []
@@ -202,21 +202,21 @@ def load_family(
     columns = list(dict.fromkeys(column for raw_file in files for column in raw_file.columns))
     _ensure_tables(cursor, schema, table, columns)
     cursor.execute(
-        f"select file_name, sha256, first_row_number from {schema}.{MANIFEST} where family = ?",
-        (table,),
+        f"select file_name, sha256 from {schema}.{MANIFEST} where family = ?", (table,)
     )
-    loaded = {name: (sha256, int(first)) for name, sha256, first in cursor.fetchall()}
+    loaded = dict(cursor.fetchall())
     for raw_file in files:
         name = raw_file.path.name
-        if loaded.pop(name, None) == (raw_file.sha256, raw_file.first_row_number):
+        if loaded.pop(name, None) == raw_file.sha256:
             report(f"{name}: unchanged, skipped")
             continue
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
         with _transaction(cursor):
             _delete_file(cursor, schema, table, name)
-            _insert_file(cursor, schema, table, raw_file)
+            _insert_file(cursor, schema, table, raw_file, loaded_at)
             cursor.execute(
-                f"insert into {schema}.{MANIFEST} values (?, ?, ?, ?, ?, current_timestamp())",
-                (table, name, raw_file.sha256, raw_file.first_row_number, raw_file.row_count),
+                f"insert into {schema}.{MANIFEST} values (?, ?, ?, ?, ?)",
+                (table, name, raw_file.sha256, raw_file.row_count, loaded_at),
             )
         report(f"{name}: {raw_file.row_count} rows loaded into {schema}.{table}")
     for name in loaded:  # recorded, but no longer in the folder

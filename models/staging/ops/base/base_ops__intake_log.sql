@@ -1,9 +1,27 @@
 -- Every raw intake-log line over every drop, typed and flagged; the winner of each
 -- event_id marked (the copy in the latest file by name, then the later line).
+--
+-- Incremental by file: a build parses only the lines of files ingested since the last
+-- build (new drops, and drops re-delivered with other content), so a month's run costs its
+-- own drop. Every copy of the records those lines carry is flagged again (a new copy may
+-- supersede an old winner); copies in files that were replaced or left the folder go.
+{{ config(
+    materialized='table' if target.name == 'snowflake_emulator' else 'incremental',
+    incremental_strategy='delete+insert',
+    unique_key='record_id',
+    post_hook="{{ delete_lines_of_files_gone(source('ops', 'ops_intake_log')) }}",
+) }}
+
 with
 
 source as (
     select * from {{ source('ops', 'ops_intake_log') }}
+    {% if is_incremental() -%}
+        where {{ file_version_key('_file_name', '_loaded_at') }} not in (
+            select distinct {{ file_version_key('source_file_name', 'source_loaded_at') }}
+            from {{ this }}
+        )
+    {%- endif %}
 ),
 
 typed as (
@@ -35,7 +53,8 @@ typed as (
         -- dates
         {{ parse_date('go_live_date') }} as go_live_date,
         -- timestamps
-        {{ parse_timestamp('event_at') }} as event_at
+        {{ parse_timestamp('event_at') }} as event_at,
+        _loaded_at as source_loaded_at
     from source
 ),
 
@@ -52,6 +71,43 @@ flagged as (
     from typed
 ),
 
+{% if is_incremental() -%}
+current_files as (
+    select distinct {{ file_version_key('_file_name', '_loaded_at') }} as file_version
+    from {{ source('ops', 'ops_intake_log') }}
+),
+
+-- The stored copies of every record these lines carry, or that was in a file replaced
+-- or gone: their winner is decided again below, over every copy still current.
+records_to_flag_again as (
+    select record_id from flagged
+    union
+    select record_id from {{ this }}
+    where {{ file_version_key('source_file_name', 'source_loaded_at') }} not in (
+        select current_files.file_version from current_files
+    )
+),
+
+stored_copies as (
+    select * exclude (is_duplicate) from {{ this }}
+    where
+        record_id in (select records_to_flag_again.record_id from records_to_flag_again)
+        and {{ file_version_key('source_file_name', 'source_loaded_at') }} in (
+            select current_files.file_version from current_files
+        )
+),
+
+lines as (
+    select * from flagged
+    union all
+    select * from stored_copies
+),
+{%- else -%}
+lines as (
+    select * from flagged
+),
+{%- endif %}
+
 final as (
     select
         *,
@@ -59,7 +115,7 @@ final as (
             partition by record_id
             order by source_file_name desc, source_row_number desc
         ) > 1 as is_duplicate
-    from flagged
+    from lines
 )
 
 select * from final
