@@ -1,18 +1,15 @@
 {#- Helpers of the models that are incremental by raw file (see macros/raw_files.sql). -#}
 
-{#- One text value per ingested copy of a file: its name and when it was ingested. -#}
-{% macro file_version_key(file_name_column, loaded_at_column) -%}
-    {{ file_name_column }} || '|' || cast({{ loaded_at_column }} as {{ dbt.type_string() }})
-{%- endmacro %}
-
-{#- Post-hook: the stored lines of files that are no longer in the RAW table (a file removed
-    from the folder, or the older copy of a re-ingested one). -#}
+{#- Post-hook: delete the stored lines of files that are no longer in the RAW table (a file
+    removed from the folder, or the older copy of a re-ingested one). -#}
 {% macro delete_lines_of_files_gone(raw_relation) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ file_version_key('source_file_name', 'source_loaded_at') }} not in (
-            select distinct {{ file_version_key('_file_name', '_loaded_at') }}
-            from {{ raw_relation }}
+        where not exists (
+            select 1 from {{ raw_relation }} as raw_lines
+            where
+                raw_lines._file_name = {{ this }}.source_file_name
+                and raw_lines._loaded_at = {{ this }}.source_loaded_at
         )
     {%- else -%}
         select 1

@@ -131,7 +131,7 @@
     {%- set present = [] -%}
     {%- for file in run_query(
         "select filename, regexp_extract(filename, '[^/\\\\]+$') as file_name, size,"
-        ~ " cast(last_modified as timestamp) as modified_at"
+        ~ " last_modified at time zone 'UTC' as modified_at"
         ~ " from read_blob(" ~ raw_sql_string(raw_dir ~ '/' ~ spec['pattern']) ~ ")"
         ~ " order by file_name") -%}
         {%- set path, file_name, size, modified_at = file[0], file[1], file[2], file[3] -%}
@@ -146,7 +146,7 @@
             {%- if record is not none and record[3] == content_md5 -%}
                 {%- do statements.append(
                     "update " ~ raw_schema ~ ".raw_file_loads set file_size = " ~ size
-                    ~ ", file_modified_at = '" ~ modified_at ~ "', loaded_at = now()"
+                    ~ ", file_modified_at = '" ~ modified_at ~ "', loaded_at = now() at time zone 'UTC'"
                     ~ " where family = '" ~ family ~ "' and file_name = "
                     ~ raw_sql_string(file_name)) -%}
             {%- else -%}
@@ -187,14 +187,14 @@
     {%- do statements.append(
         'insert into ' ~ table ~ ' by name select *, ' ~ raw_sql_string(file_name)
         ~ ' as _file_name, row_number() over () as _source_row_number,'
-        ~ ' cast(now() as timestamp) as _loaded_at from ' ~ reader) -%}
+        ~ " now() at time zone 'UTC' as _loaded_at from " ~ reader) -%}
     {%- do statements.append(
         "delete from " ~ raw_schema ~ ".raw_file_loads where family = '" ~ family
         ~ "' and file_name = " ~ raw_sql_string(file_name)) -%}
     {%- do statements.append(
         "insert into " ~ raw_schema ~ ".raw_file_loads select '" ~ family ~ "', "
         ~ raw_sql_string(file_name) ~ ", " ~ size ~ ", '" ~ modified_at ~ "', '"
-        ~ content_md5 ~ "', count(*), now() from " ~ table ~ " where _file_name = "
+        ~ content_md5 ~ "', count(*), now() at time zone 'UTC' from " ~ table ~ " where _file_name = "
         ~ raw_sql_string(file_name)) -%}
     {{- log('raw: ' ~ file_name ~ ' to be ingested into ' ~ table, info=true) -}}
     {{- return(statements) -}}

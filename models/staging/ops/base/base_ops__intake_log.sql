@@ -17,8 +17,9 @@ with
 source as (
     select * from {{ source('ops', 'ops_intake_log') }}
     {% if is_incremental() -%}
-        where {{ file_version_key('_file_name', '_loaded_at') }} not in (
-            select distinct {{ file_version_key('source_file_name', 'source_loaded_at') }}
+        -- files ingested after the last build's (ingestion times only grow)
+        where _loaded_at > (
+            select coalesce(max(source_loaded_at), cast('1900-01-01' as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}))
             from {{ this }}
         )
     {%- endif %}
@@ -73,28 +74,41 @@ flagged as (
 
 {% if is_incremental() -%}
 current_files as (
-    select distinct {{ file_version_key('_file_name', '_loaded_at') }} as file_version
+    select
+        _file_name as file_name,
+        _loaded_at as loaded_at
     from {{ source('ops', 'ops_intake_log') }}
+    group by _file_name, _loaded_at
 ),
 
--- The stored copies of every record these lines carry, or that was in a file replaced
--- or gone: their winner is decided again below, over every copy still current.
+-- Stored lines of files replaced since (re-ingested) or gone from the folder.
+stored_lines_gone as (
+    select stored.record_id
+    from {{ this }} as stored
+    left join current_files
+        on
+            stored.source_file_name = current_files.file_name
+            and stored.source_loaded_at = current_files.loaded_at
+    where current_files.file_name is null
+),
+
+-- Every record these lines carry or that lost a copy: its winner is decided again below,
+-- over every copy still current.
 records_to_flag_again as (
-    select record_id from flagged
+    select flagged.record_id from flagged
     union
-    select record_id from {{ this }}
-    where {{ file_version_key('source_file_name', 'source_loaded_at') }} not in (
-        select current_files.file_version from current_files
-    )
+    select stored_lines_gone.record_id from stored_lines_gone
 ),
 
 stored_copies as (
-    select * exclude (is_duplicate) from {{ this }}
-    where
-        record_id in (select records_to_flag_again.record_id from records_to_flag_again)
-        and {{ file_version_key('source_file_name', 'source_loaded_at') }} in (
-            select current_files.file_version from current_files
-        )
+    select stored.* exclude (is_duplicate)
+    from {{ this }} as stored
+    inner join records_to_flag_again
+        on stored.record_id = records_to_flag_again.record_id
+    inner join current_files
+        on
+            stored.source_file_name = current_files.file_name
+            and stored.source_loaded_at = current_files.loaded_at
 ),
 
 lines as (
