@@ -8,10 +8,12 @@
     cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, month_start(date_expression))) }} as date)
 {%- endmacro %}
 
-{#- The reconciled month, 'YYYY-MM': the var billing_month, or the calendar month
-    before the run's start when the var is empty. Fails clearly on a bad value. -#}
+{#- The reconciled month, 'YYYY-MM': the var billing_month, else the environment's
+    RECON_BILLING_MONTH (how `recon` passes it: a changed --vars makes dbt parse the whole
+    project again, a changed environment value read at run time does not), else the calendar
+    month before the run's start. Fails clearly on a bad value. -#}
 {% macro billing_month_text() -%}
-    {%- set value = var('billing_month', '') | string | trim -%}
+    {%- set value = (var('billing_month', '') or env_var('RECON_BILLING_MONTH', '')) | string | trim -%}
     {%- if value in ('', 'none', 'None') -%}
         {%- set first_of_this_month = run_started_at.replace(day=1) -%}
         {%- set previous = first_of_this_month - modules.datetime.timedelta(days=1) -%}

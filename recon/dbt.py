@@ -20,7 +20,6 @@ always gets a seeds path relative to the project, and seeds kept outside the pro
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
@@ -66,15 +65,22 @@ def seeds_path_for_dbt(settings: Settings) -> str:
     return os.path.relpath(seeds_dir, project_dir)
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
-    return {**settings.dbt_env(), "RECON_SEEDS_DIR": seeds_path_for_dbt(settings)}
+def dbt_env(settings: Settings, billing_month: str | None = None) -> dict[str, str]:
+    """dbt's environment. The month goes in RECON_BILLING_MONTH, not in `--vars`: dbt keeps its
+    partial parse when an environment value read at run time changes, and parses the whole
+    project again whenever `--vars` changes (about 2 s here, every monthly run)."""
+    return {
+        **settings.dbt_env(),
+        "RECON_SEEDS_DIR": seeds_path_for_dbt(settings),
+        "RECON_BILLING_MONTH": billing_month or "",
+    }
 
 
 @contextmanager
-def dbt_environment(settings: Settings) -> Iterator[None]:
+def dbt_environment(settings: Settings, billing_month: str | None = None) -> Iterator[None]:
     """The settings' variables in os.environ (dbt reads env_var() there), restored afterwards."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    values = dbt_env(settings)
+    values = dbt_env(settings, billing_month)
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -104,7 +110,8 @@ def release_duckdb() -> None:
         environment.close()
 
 
-def dbt_args(command: str, settings: Settings, billing_month: str | None, *extra: str) -> list[str]:
+def dbt_args(command: str, settings: Settings, *extra: str) -> list[str]:
+    """dbt's arguments; the month is in the environment (dbt_env)."""
     args = [
         command,
         "--project-dir",
@@ -114,8 +121,6 @@ def dbt_args(command: str, settings: Settings, billing_month: str | None, *extra
         "--target",
         settings.target,
     ]
-    if billing_month:
-        args += ["--vars", json.dumps({"billing_month": billing_month})]
     return [*args, *extra]
 
 
@@ -123,9 +128,9 @@ def run_dbt(command: str, settings: Settings, billing_month: str | None, *extra:
     """One in-process dbt invocation; returns which nodes failed, never raises on a test failure."""
     from dbt.cli.main import dbtRunner
 
-    with dbt_environment(settings):
+    with dbt_environment(settings, billing_month):
         try:
-            result = dbtRunner().invoke(dbt_args(command, settings, billing_month, *extra))
+            result = dbtRunner().invoke(dbt_args(command, settings, *extra))
         finally:
             release_duckdb()
     failures: list[str] = []
@@ -166,9 +171,9 @@ def build_with_prefect(settings: Settings, billing_month: str) -> int:
         ),
         raise_on_failure=False,
     )
-    args = dbt_args("build", settings, billing_month, *PRODUCTION_BUILD_ARGS)
+    args = dbt_args("build", settings, *PRODUCTION_BUILD_ARGS)
     threads_before = set(threading.enumerate())
-    with dbt_environment(settings):
+    with dbt_environment(settings, billing_month):
         try:
             result = runner.invoke(args)
         except ValueError as error:  # dbt itself failed (parse, compile, connection)

@@ -201,9 +201,7 @@ def load_family(
     cursor = connection.cursor()
     columns = list(dict.fromkeys(column for raw_file in files for column in raw_file.columns))
     _ensure_tables(cursor, schema, table, columns)
-    cursor.execute(
-        f"select file_name, sha256 from {schema}.{MANIFEST} where family = ?", (table,)
-    )
+    cursor.execute(f"select file_name, sha256 from {schema}.{MANIFEST} where family = ?", (table,))
     loaded = dict(cursor.fetchall())
     for raw_file in files:
         name = raw_file.path.name

@@ -132,8 +132,8 @@ def _dbt_build(target: str, month: str, env: dict[str, str], *extra: str) -> Non
     settings = replace(settings_for(Path(), Path(), Path()), target=target)
     dbt = Path(sys.executable).parent / "dbt"
     result = subprocess.run(
-        [str(dbt), *dbt_args("build", settings, month, *extra)],
-        env=env,
+        [str(dbt), *dbt_args("build", settings, *extra)],
+        env={**env, "RECON_BILLING_MONTH": month},
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
