@@ -183,6 +183,12 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.run import run_from_args
+
+    return run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="load the raw files into Snowflake RAW tables")
     load.add_argument("--target", default="snowflake", choices=["snowflake", "snowflake_emulator"])
     load.set_defaults(handler=cmd_load)
+
+    bench = commands.add_parser(
+        "bench", help="measure the monthly build against the raw-scan floor and the alternatives"
+    )
+    from bench.run import add_arguments
+
+    add_arguments(bench)
+    bench.set_defaults(handler=cmd_bench)
 
     demo = commands.add_parser("demo", help="generate demo data and reconcile it, end to end")
     demo.add_argument("--month", default=DEMO_MONTH)
