@@ -1,6 +1,6 @@
 """Runs the analyst's hand-written SQL script (bench/analyst.sql) with DuckDB.
 
-    python -m bench.analyst RAW_DIR SEEDS_DIR YYYY-MM OUT.csv
+python -m bench.analyst RAW_DIR SEEDS_DIR YYYY-MM OUT.csv
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ SCRIPT = Path(__file__).with_name("analyst.sql")
 def analyst_counts(raw_dir: Path, seeds_dir: Path, month: str) -> list[tuple]:
     connection = duckdb.connect()
     try:
-        for name, value in (("raw_dir", raw_dir), ("seeds_dir", seeds_dir), ("billing_month", month)):
+        for name, value in (
+            ("raw_dir", raw_dir),
+            ("seeds_dir", seeds_dir),
+            ("billing_month", month),
+        ):
             connection.execute(f"set variable {name} = $value", {"value": str(value)})
         return connection.execute(SCRIPT.read_text(encoding="utf-8")).fetchall()
     finally:

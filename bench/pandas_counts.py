@@ -182,7 +182,9 @@ def billable_providers(
     events = latest_copy(read_family(raw_dir, "ops_intake_log*.csv"), "event_id")
     npi = trimmed(events["npi"]).str.replace(r"[ -]", "", regex=True).replace("", None)
     product_key = trimmed(events["product"]).str.lower()
-    by_code = product_key.map(products.set_index(products["product_code"].str.lower())["product_code"])
+    by_code = product_key.map(
+        products.set_index(products["product_code"].str.lower())["product_code"]
+    )
     by_name = product_key.map(products.set_index("product_name_key")["product_code"])
     status = trimmed(events["status"]).str.lower()
     event_at = parse_timestamp(events["event_at"])
@@ -238,8 +240,10 @@ def billed_quantities(
     quantity_text = trimmed(lines["billed_quantity"])
     whole = quantity_text.str.fullmatch(r"[+-]?\d{1,15}(\.0+)?").fillna(False).astype(bool)
     quantity = pd.to_numeric(quantity_text.where(whole), errors="coerce")
-    product_code = trimmed(lines["product_code"]).str.upper().map(
-        products.set_index(products["product_code"].str.upper())["product_code"]
+    product_code = (
+        trimmed(lines["product_code"])
+        .str.upper()
+        .map(products.set_index(products["product_code"].str.upper())["product_code"])
     )
     counted = (
         (parse_month(lines["billing_period"]) == month_start)
@@ -249,12 +253,14 @@ def billed_quantities(
     )
     lines = lines[counted]
     name_key = normalise_customer_name(lines["billed_customer_name"])
-    billing_accounts = accounts.dropna(subset=["billing_account_id"]).groupby(
-        "billing_account_id"
-    )["account_id"]
+    billing_accounts = accounts.dropna(subset=["billing_account_id"]).groupby("billing_account_id")[
+        "account_id"
+    ]
     unique_billing_accounts = billing_accounts.min()[billing_accounts.nunique() == 1]
     matched = (
-        clean_id(lines["billing_account_id"]).map(unique_billing_accounts).fillna(name_key.map(names))
+        clean_id(lines["billing_account_id"])
+        .map(unique_billing_accounts)
+        .fillna(name_key.map(names))
     )
     counted_lines = pd.DataFrame(
         {

@@ -82,7 +82,10 @@ def render_console(results: dict) -> str:
     rows = [COLUMNS, *_rows(results)]
     widths = [max(len(row[index]) for row in rows) for index in range(len(COLUMNS))]
     lines = [f"recon bench {results['name']}: {_heading(results)}"]
-    lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines += [
+        "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
     lines.append("targets:")
     lines += [
         f"  {'met   ' if target['met'] else 'MISSED'} {target['target']}: {target['measured']}"
@@ -102,10 +105,9 @@ def render_markdown(results: dict) -> str:
     ]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(results)]
     lines += ["", "| target | measured | |", "|---|---|---|"]
-    lines += [
-        f"| {target['target']} | {target['measured']} | {'met' if target['met'] else '**missed**'} |"
-        for target in results["targets"]
-    ]
+    for target in results["targets"]:
+        verdict = "met" if target["met"] else "**missed**"
+        lines.append(f"| {target['target']} | {target['measured']} | {verdict} |")
     agreement = results["levels"][-1]["agreement"]["customer_products"]
     lines += [
         "",

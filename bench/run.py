@@ -92,12 +92,13 @@ def _step_env(run_dir: Path, raw_dir: Path, seeds_dir: Path) -> dict[str, str]:
 
 
 def _run_step(name: str, command: list[str], run_dir: Path, env: dict[str, str]) -> Measurement:
-    print(f"  {STEPS.get(name, name)} ...", end="", flush=True)
+    label = {**STEPS, "warm_up": "page-cache warm-up (not counted)"}[name]
+    print(f"  {label} ...", end="", flush=True)
     result = measure(command, run_dir / "logs" / f"{name}.log", env, PROJECT_DIR)
     print(f" {result.seconds:.1f} s, peak RSS {result.peak_rss_mb:,.0f} MB", flush=True)
     if result.exit_code != 0:
         raise BenchFailed(
-            f"{STEPS.get(name, name)} failed (exit {result.exit_code}); end of "
+            f"{label} failed (exit {result.exit_code}); end of "
             f"{result.log_path}:\n{result.tail()}"
         )
     return result
@@ -235,12 +236,15 @@ def evaluate_targets(levels: list[Level]) -> list[dict]:
         cold, pandas = level.steps["dbt_cold"]["seconds"], level.steps["pandas"]["seconds"]
         targets.append(
             {
-                "target": f"cold build faster than the pandas script ({level.history_months} months)",
+                "target": "cold build faster than the pandas script "
+                f"({level.history_months} months)",
                 "measured": f"{cold:.1f} s vs {pandas:.1f} s",
                 "met": cold < pandas,
             }
         )
-    peak = max(level.steps[name]["peak_rss_mb"] for level in levels for name in ("dbt_cold", "dbt_next"))
+    peak = max(
+        level.steps[name]["peak_rss_mb"] for level in levels for name in ("dbt_cold", "dbt_next")
+    )
     targets.append(
         {
             "target": f"peak RSS of the dbt builds under {MAX_RSS_MB:,.0f} MB",
