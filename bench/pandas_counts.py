@@ -27,12 +27,18 @@ SPACES = re.compile(r"\s+")
 
 
 # ---------------------------------------------------------------- reading
-def read_family(raw_dir: Path, pattern: str) -> pd.DataFrame:
-    """Every file of a family as text, in file-name order, with file name and line number."""
+def read_family(raw_dir: Path, pattern: str, columns: list[str]) -> pd.DataFrame:
+    """The columns of every file of a family as text, in file-name order (then line order),
+    with file name and line number."""
     frames = []
     for path in sorted(raw_dir.glob(pattern)):
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", quotechar='"'
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            quotechar='"',
+            usecols=columns,
         )
         frame["file_name"] = path.name
         frame["line_number"] = range(len(frame))
@@ -41,11 +47,10 @@ def read_family(raw_dir: Path, pattern: str) -> pd.DataFrame:
 
 
 def latest_copy(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
-    """One row per id: the copy in the latest file, then the later line."""
+    """One row per id: the copy in the latest file, then the later line (rows are in file
+    and line order, so that is the last occurrence; a row without an id is its own record)."""
     ids = clean_id(frame[id_column])
-    record = ids.fillna(frame["file_name"] + ":" + frame["line_number"].astype(str))
-    frame = frame.assign(record_id=record).sort_values(["record_id", "file_name", "line_number"])
-    return frame.drop_duplicates("record_id", keep="last")
+    return frame[ids.isna() | ~ids.duplicated(keep="last")]
 
 
 # ---------------------------------------------------------------- values
@@ -131,7 +136,11 @@ def is_valid_npi(npi: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------- customers
 def crm_accounts(raw_dir: Path) -> pd.DataFrame:
-    accounts = read_family(raw_dir, "crm_accounts.csv")
+    accounts = read_family(
+        raw_dir,
+        "crm_accounts.csv",
+        ["account_id", "account_name", "billing_account_id", "last_modified_at"],
+    )
     accounts["modified_at"] = parse_timestamp(accounts["last_modified_at"])
     accounts["account_key"] = clean_id(accounts["account_id"])
     record = accounts["account_key"].fillna("line:" + accounts["line_number"].astype(str))
@@ -179,7 +188,18 @@ def billable_providers(
     names: pd.Series,
     month_end: pd.Timestamp,
 ) -> pd.DataFrame:
-    events = latest_copy(read_family(raw_dir, "ops_intake_log*.csv"), "event_id")
+    columns = [
+        "event_id",
+        "event_at",
+        "customer_name",
+        "account_id",
+        "npi",
+        "department",
+        "product",
+        "status",
+        "go_live_date",
+    ]
+    events = latest_copy(read_family(raw_dir, "ops_intake_log*.csv", columns), "event_id")
     npi = trimmed(events["npi"]).str.replace(r"[ -]", "", regex=True).replace("", None)
     product_key = trimmed(events["product"]).str.lower()
     by_code = product_key.map(
@@ -236,7 +256,18 @@ def billed_quantities(
     names: pd.Series,
     month_start: pd.Timestamp,
 ) -> pd.DataFrame:
-    lines = latest_copy(read_family(raw_dir, "billing_invoice_lines*.csv"), "invoice_line_id")
+    columns = [
+        "invoice_line_id",
+        "billing_account_id",
+        "billed_customer_name",
+        "billing_period",
+        "product_code",
+        "billed_quantity",
+        "invoice_status",
+    ]
+    lines = latest_copy(
+        read_family(raw_dir, "billing_invoice_lines*.csv", columns), "invoice_line_id"
+    )
     quantity_text = trimmed(lines["billed_quantity"])
     whole = quantity_text.str.fullmatch(r"[+-]?\d{1,15}(\.0+)?").fillna(False).astype(bool)
     quantity = pd.to_numeric(quantity_text.where(whole), errors="coerce")

@@ -98,8 +98,7 @@ def _run_step(name: str, command: list[str], run_dir: Path, env: dict[str, str])
     print(f" {result.seconds:.1f} s, peak RSS {result.peak_rss_mb:,.0f} MB", flush=True)
     if result.exit_code != 0:
         raise BenchFailed(
-            f"{label} failed (exit {result.exit_code}); end of "
-            f"{result.log_path}:\n{result.tail()}"
+            f"{label} failed (exit {result.exit_code}); end of {result.log_path}:\n{result.tail()}"
         )
     return result
 
