@@ -34,31 +34,28 @@ create or replace temp macro parse_timestamp_spelling(value) as
     ));
 
 -- YYYY-MM-DD, YYYY/MM/DD, MM/DD/YYYY (US order), DD-Mon-YYYY, one- or two-digit months and days.
-create or replace temp macro parse_date_spelling(value) as coalesce(
-    day_from(
-        regexp_extract(lower(trim(value)), '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$', 1),
-        regexp_extract(lower(trim(value)), '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$', 2),
-        regexp_extract(lower(trim(value)), '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$', 3)
-    ),
-    day_from(
-        regexp_extract(lower(trim(value)), '^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$', 1),
-        regexp_extract(lower(trim(value)), '^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$', 2),
-        regexp_extract(lower(trim(value)), '^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$', 3)
-    ),
-    day_from(
-        regexp_extract(lower(trim(value)), '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 3),
-        regexp_extract(lower(trim(value)), '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 1),
-        regexp_extract(lower(trim(value)), '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', 2)
-    ),
-    day_from(
-        regexp_extract(lower(trim(value)), '^([0-9]{1,2})-([a-z]{3})-([0-9]{4})$', 3),
-        cast(list_position(
-            ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
-            regexp_extract(lower(trim(value)), '^([0-9]{1,2})-([a-z]{3})-([0-9]{4})$', 2)
-        ) as varchar),
-        regexp_extract(lower(trim(value)), '^([0-9]{1,2})-([a-z]{3})-([0-9]{4})$', 1)
+create or replace temp macro day_from_parts(parts) as day_from(parts.y, parts.m, parts.d);
+
+create or replace temp macro day_from_month_name(parts) as day_from(
+    parts.y,
+    cast(list_position(
+        ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+        parts.mon
+    ) as varchar),
+    parts.d
+);
+
+create or replace temp macro parse_date_spelling_of(text) as coalesce(
+    day_from_parts(regexp_extract(text, '^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$', ['y', 'm', 'd'])),
+    day_from_parts(regexp_extract(text, '^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$', ['y', 'm', 'd'])),
+    day_from_parts(regexp_extract(text, '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$', ['m', 'd', 'y'])),
+    day_from_month_name(
+        regexp_extract(text, '^([0-9]{1,2})-([a-z]{3})-([0-9]{4})$', ['d', 'mon', 'y'])
     )
 );
+
+create or replace temp macro parse_date_spelling(value) as
+    parse_date_spelling_of(lower(trim(value)));
 
 create or replace temp macro parse_date(value) as
     coalesce(parse_date_spelling(value), cast(parse_timestamp_spelling(value) as date));
