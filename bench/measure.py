@@ -1,4 +1,5 @@
-"""Runs one measured step in its own child process: wall time and peak resident memory.
+"""Runs one measured step in its own child process: wall time, CPU time and peak resident
+memory.
 
 Peak RSS comes from `os.wait4` on the step's process: on Linux its `ru_maxrss` is the
 largest resident set of that process and of every descendant it waited for, and of no
@@ -17,6 +18,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Measurement:
     seconds: float
+    cpu_seconds: float  # user + system, of the process and its waited-for descendants
     peak_rss_mb: float
     exit_code: int
     log_path: Path
@@ -37,6 +39,7 @@ def measure(command: list[str], log_path: Path, env: dict[str, str], cwd: Path) 
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return Measurement(
         seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
         exit_code=process.returncode,
         log_path=log_path,

@@ -39,7 +39,7 @@ def machine_info() -> dict:
     }
 
 
-COLUMNS = ("history", "step", "seconds", "raw rows", "rows/s", "x floor", "peak RSS MB")
+COLUMNS = ("history", "step", "seconds", "CPU s", "raw rows", "rows/s", "x floor", "peak RSS MB")
 
 
 def _rows(results: dict) -> list[tuple[str, ...]]:
@@ -51,6 +51,7 @@ def _rows(results: dict) -> list[tuple[str, ...]]:
                     f"{level['history_months']} months",
                     step["label"],
                     f"{step['seconds']:.1f}",
+                    f"{step['cpu_seconds']:.1f}",
                     f"{step['raw_rows']:,}",
                     f"{step['rows_per_second']:,}",
                     f"{step['ratio_to_floor']:.2f}",
@@ -71,10 +72,12 @@ def _heading(results: dict) -> str:
 
 def _machine_line(machine: dict) -> str:
     versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
-    load = ", ".join(str(value) for value in machine["load_average_at_start"])
+    start = ", ".join(str(value) for value in machine["load_average_at_start"])
+    end = ", ".join(str(value) for value in machine.get("load_average_at_end", []))
     return (
         f"{machine['cores']} cores ({machine['cpu_model']}), {machine['memory_gb']} GB memory, "
-        f"load average at start {load}; Python {machine['python']}, {versions}; {machine['date']}"
+        f"load average {start} at start and {end} at the end; "
+        f"Python {machine['python']}, {versions}; {machine['date']}"
     )
 
 

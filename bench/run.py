@@ -95,7 +95,11 @@ def _run_step(name: str, command: list[str], run_dir: Path, env: dict[str, str])
     label = {**STEPS, "warm_up": "page-cache warm-up (not counted)"}[name]
     print(f"  {label} ...", end="", flush=True)
     result = measure(command, run_dir / "logs" / f"{name}.log", env, PROJECT_DIR)
-    print(f" {result.seconds:.1f} s, peak RSS {result.peak_rss_mb:,.0f} MB", flush=True)
+    print(
+        f" {result.seconds:.1f} s (CPU {result.cpu_seconds:.1f} s), "
+        f"peak RSS {result.peak_rss_mb:,.0f} MB",
+        flush=True,
+    )
     if result.exit_code != 0:
         raise BenchFailed(
             f"{label} failed (exit {result.exit_code}); end of {result.log_path}:\n{result.tail()}"
@@ -107,6 +111,7 @@ def _record(level: Level, name: str, result: Measurement, rows: int) -> None:
     level.steps[name] = {
         "label": STEPS[name],
         "seconds": round(result.seconds, 3),
+        "cpu_seconds": round(result.cpu_seconds, 3),
         "raw_rows": rows,
         "rows_per_second": round(rows / result.seconds) if result.seconds else None,
         "peak_rss_mb": round(result.peak_rss_mb, 1),
@@ -275,6 +280,7 @@ def run_bench(
     )
     data = ensure_data(data_dir, scale, _progress)
     levels = [run_level(data, months, data_dir / "work") for months in sorted(history)]
+    machine["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
     results = {
         "name": name,
         "machine": machine,
