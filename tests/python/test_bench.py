@@ -108,15 +108,18 @@ def test_the_docs_section_is_replaced_not_repeated(tmp_path: Path) -> None:
 
 def test_peak_rss_is_the_measured_process_and_its_children(tmp_path: Path) -> None:
     allocate = "x = bytearray(200 * 1024 * 1024)"  # bytearray zero-fills it: resident
-    child = [
-        sys.executable,
-        "-c",
-        f"import subprocess, sys; subprocess.run([sys.executable, '-c', {allocate!r}])",
-    ]
-    measured = measure(child, tmp_path / "step.log", dict(os.environ), tmp_path)
-    small = measure(
-        [sys.executable, "-c", "pass"], tmp_path / "small.log", dict(os.environ), tmp_path
+    starts_a_child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {allocate!r}])"
+    measured = measure(
+        [sys.executable, "-c", starts_a_child], tmp_path / "step.log", dict(os.environ), tmp_path
     )
     assert measured.exit_code == 0
     assert measured.peak_rss_mb >= 200
-    assert small.peak_rss_mb < 100  # the earlier, larger step is not counted again
+
+
+def test_peak_rss_leaves_out_the_process_that_starts_the_step(tmp_path: Path) -> None:
+    ballast = bytearray(300 * 1024 * 1024)  # this process is large; the step is not
+    small = measure(
+        [sys.executable, "-c", "pass"], tmp_path / "small.log", dict(os.environ), tmp_path
+    )
+    assert len(ballast) and small.exit_code == 0
+    assert small.peak_rss_mb < 100
