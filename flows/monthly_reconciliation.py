@@ -10,14 +10,17 @@ Steps of `monthly_reconciliation(billing_month)`:
    anything is built or written, naming the file, the column and the lines.
 2. ONE in-process `dbt build --vars {billing_month: ...}` through prefect-dbt's
    PrefectDbtRunner: every dbt node is a task of this flow run; a failed model or data test
-   stops the run before the export, naming the failed nodes (recon/dbt.py).
+   stops the run before the export, naming the failed nodes (recon/dbt.py). dbt builds a
+   copy of the DuckDB file, swapped in only when the build passed (recon/locking.py).
 3. `export-report` (recon/export.py): CSV and Excel workbook in RECON_REPORT_DIR/YYYY-MM/.
 4. Artifacts: the month's summary (markdown) and its 10 largest findings (table).
 5. `notify` (recon/notify.py): one task per endpoint of RECON_NOTIFY_URLS, with retries; a
    failing endpoint is a warning, never a failed run.
 
-Configuration is in the environment (recon/config.py, recon/validate.py, recon/notify.py);
-the schedule's time zone is RECON_SCHEDULE_TIMEZONE (an IANA name; default UTC).
+The whole run holds the database's run lock: a second run at the same time stops with a
+clear message (recon/locking.py). Configuration is in the environment (recon/config.py,
+recon/validate.py, recon/notify.py, recon/locking.py); the schedule's time zone is
+RECON_SCHEDULE_TIMEZONE (an IANA name; default UTC).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from prefect.runtime import flow_run
 from recon.config import Settings
 from recon.dbt import build_with_prefect
 from recon.export import ReportExport, export_report
+from recon.locking import run_lock, staged_database
 from recon.notify import build_message, masked, notification_urls, retry_options
 from recon.notify import send_notification as notify_endpoint
 from recon.validate import ValidationResult, validate_raw_files
@@ -159,17 +163,23 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
     if settings.target != "duckdb":
         raise ValueError(f"the flow exports from DuckDB; RECON_TARGET is {settings.target!r}")
 
-    logger.info("1/4 checking the raw files in %s", settings.raw_dir)
-    validation = validate_raw_files(month)
-    logger.info("   %s files, %s rows", len(validation.files), sum(validation.rows.values()))
+    # One run at a time per database, for the whole run (recon/locking.py).
+    with run_lock(settings, f"monthly run of {month}"):
+        logger.info("1/4 checking the raw files in %s", settings.raw_dir)
+        validation = validate_raw_files(month)
+        logger.info("   %s files, %s rows", len(validation.files), sum(validation.rows.values()))
 
-    logger.info("2/4 dbt build of %s into %s (dbt nodes as tasks)", month, settings.duckdb_path)
-    nodes = build_with_prefect(settings, month)
-    logger.info("   %s dbt nodes built and tested", nodes)
+        logger.info("2/4 dbt build of %s into %s (dbt nodes as tasks)", month, settings.duckdb_path)
+        # Built on a copy, swapped in only when every node passed: a failed build leaves the
+        # database, and so every earlier month and report, as it was.
+        with staged_database(settings) as staged:
+            nodes = build_with_prefect(staged.settings, month)
+            staged.publish()
+        logger.info("   %s dbt nodes built and tested", nodes)
 
-    logger.info("3/4 exporting the report to %s", settings.report_dir / month)
-    report = export_report(month, validation.warning_rows())
-    publish_artifacts(report, validation)
+        logger.info("3/4 exporting the report to %s", settings.report_dir / month)
+        report = export_report(month, validation.warning_rows())
+        publish_artifacts(report, validation)
 
     logger.info("4/4 notifying")
     notifications = notify(report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -33,19 +34,34 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_build_failure(failures: list[str]) -> None:
+    print("dbt build failed; the database is as it was before this build:", file=sys.stderr)
+    for failure in failures:
+        print(f"  {failure}", file=sys.stderr)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
+    from recon.locking import run_lock, staged_database
 
     settings = Settings.from_env()
     print(f"dbt build for {args.month or 'the previous month'} on target {settings.target}")
-    result = run_dbt("build", settings, args.month, *PRODUCTION_BUILD_ARGS)
-    if not result.success:
-        print("dbt build failed:", file=sys.stderr)
-        for failure in result.failures:
-            print(f"  {failure}", file=sys.stderr)
-        return 1
-    if settings.target == "duckdb":
-        print(f"marts written to {settings.duckdb_path}")
+    if settings.target != "duckdb":  # Snowflake: transactions, no local file to guard
+        result = run_dbt("build", settings, args.month, *PRODUCTION_BUILD_ARGS)
+        if not result.success:
+            _report_build_failure(result.failures)
+            return 1
+        return 0
+    with (
+        run_lock(settings, f"recon build of {args.month or 'the previous month'}"),
+        staged_database(settings) as staged,
+    ):
+        result = run_dbt("build", staged.settings, args.month, *PRODUCTION_BUILD_ARGS)
+        if not result.success:
+            _report_build_failure(result.failures)
+            return 1
+        staged.publish()
+    print(f"marts written to {settings.duckdb_path}")
     return 0
 
 
@@ -83,7 +99,6 @@ def _summary_line(month: str, result: dict) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     """The monthly flow, in this process; without PREFECT_API_URL Prefect starts a temporary
     local API for the run (ephemeral mode)."""
-    import os
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls
     from flows.monthly_reconciliation import monthly_reconciliation, resolve_billing_month
@@ -95,13 +110,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"reconciling {month}: raw files {settings.raw_dir}, database {settings.duckdb_path}")
     print("steps: check the raw files, dbt build (models and tests), export, notify")
     _quiet_node_task_lines()
+    _quiet_known_failures()
     try:
         result = monthly_reconciliation(billing_month=month)
     except RawFilesInvalid as error:
         print(f"stopped: {error}", file=sys.stderr)
         return 2
     except DbtBuildFailed as error:
-        print(f"stopped before the export: {error}", file=sys.stderr)
+        print(f"stopped before the export, the database as it was: {error}", file=sys.stderr)
         return 1
     print(_summary_line(month, result))
     print(f"report: {result['report_csv']}")
@@ -145,13 +161,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     history = _months_before(args.month, count=generate_args.months - 1)
     print(f"2/3 building the history months {', '.join(history)} (for trends and new findings)")
     from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
+    from recon.locking import run_lock, staged_database
 
-    for month in history:
-        result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
-        if not result.success:
-            print(f"dbt build failed for {month}:", *result.failures, sep="\n  ", file=sys.stderr)
-            return 1
-        print(f"  {month} built")
+    with run_lock(settings, "recon demo history"), staged_database(settings) as staged:
+        for month in history:
+            result = run_dbt("build", staged.settings, month, *PRODUCTION_BUILD_ARGS)
+            if not result.success:
+                failures = result.failures
+                print(f"dbt build failed for {month}:", *failures, sep="\n  ", file=sys.stderr)
+                return 1
+            print(f"  {month} built")
+        staged.publish()
     print(f"3/3 reconciling {args.month}: the monthly job")
     return cmd_run(argparse.Namespace(month=args.month))
 
@@ -238,9 +258,82 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def known_failures() -> tuple[type[BaseException], ...]:
+    """Failures with a message that says it all: printed as such, without a traceback."""
+    from recon.dbt import DbtBuildFailed
+    from recon.export import NothingToExport
+    from recon.locking import DatabaseLocked, RunInProgress
+    from recon.validate import RawFilesInvalid
+
+    return (
+        RawFilesInvalid,
+        DbtBuildFailed,
+        RunInProgress,
+        DatabaseLocked,
+        NothingToExport,
+        ValueError,
+        OSError,
+    )
+
+
+def _quiet_known_failures() -> None:
+    """Console only: Prefect logs a failed task or flow run with its traceback; for a known
+    failure the console shows Prefect's one-line message (the API still gets everything)."""
+    import logging
+
+    failures = known_failures()
+
+    def without_traceback(handler: logging.Handler) -> None:
+        format_record = handler.format
+
+        def format_without_traceback(record: logging.LogRecord) -> str:
+            if record.exc_info and isinstance(record.exc_info[1], failures):
+                record = logging.makeLogRecord({**record.__dict__, "exc_info": None})
+                record.exc_text = None
+            return format_record(record)
+
+        handler.format = format_without_traceback  # type: ignore[method-assign]
+
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            if type(handler).__name__ == "PrefectConsoleHandler" or (
+                type(handler) is logging.StreamHandler
+            ):
+                without_traceback(handler)
+
+
+# exit codes: 1 a build or export failed, 2 bad input (raw files, arguments),
+# 3 the database is busy (another run, another process)
+def _exit_code(error: BaseException) -> int:
+    from recon.locking import DatabaseLocked, RunInProgress
+    from recon.validate import RawFilesInvalid
+
+    if isinstance(error, RunInProgress | DatabaseLocked):
+        return 3
+    if isinstance(error, RawFilesInvalid | ValueError):
+        return 2
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except known_failures() as error:
+        print(f"recon {args.command}: {error}", file=sys.stderr)
+        return _exit_code(error)
+    except KeyboardInterrupt:
+        print(f"recon {args.command}: interrupted; nothing was published", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if os.environ.get("RECON_DEBUG"):
+            raise
+        print(
+            f"recon {args.command}: unexpected {type(error).__name__}: {error} "
+            "(RECON_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":
