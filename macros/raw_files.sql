@@ -151,7 +151,8 @@
                     ~ raw_sql_string(file_name)) -%}
             {%- else -%}
                 {%- do statements.extend(ingest_raw_file(raw_schema, family, table,
-                    table_columns, path, file_name, size, modified_at, content_md5)) -%}
+                    table_columns, spec['columns'], path, file_name, size, modified_at,
+                    content_md5)) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
@@ -169,24 +170,48 @@
 {%- endmacro %}
 
 {#- The statements that parse one file into its family's table, replacing any earlier copy
-    of it: columns the table lacks are added (text; `table_columns` is kept up to date for
-    the family's next file), columns the file lacks stay NULL. -#}
-{% macro ingest_raw_file(raw_schema, family, table, table_columns, path, file_name, size,
-    modified_at, content_md5) -%}
+    of it. Header names are matched trimmed and in lower case; columns the table lacks are
+    added (text; `table_columns` is kept up to date for the family's next file), columns the
+    file lacks stay NULL. An empty file, or one without the contract's columns (a wrong
+    delimiter reads as one column), stops the build naming the file and what is missing. -#}
+{% macro ingest_raw_file(raw_schema, family, table, table_columns, required_columns, path,
+    file_name, size, modified_at, content_md5) -%}
+    {%- if size == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "raw file " ~ file_name ~ " is empty (0 bytes): not even a header line. Replace it"
+            ~ " with the export, or remove it from " ~ env_var('RECON_RAW_DIR', 'data/raw') ~ ".") }}
+    {%- endif -%}
     {%- set reader = "read_csv(" ~ raw_sql_string(path) ~ ", header = true,"
         ~ " all_varchar = true, delim = ',', quote = '\"', escape = '\"')" -%}
+    {%- set selected = [] -%}
+    {%- set file_columns = [] -%}
+    {%- for column in run_query('describe select * from ' ~ reader).columns[0].values() -%}
+        {%- set name = column | trim | lower -%}
+        {%- do file_columns.append(name) -%}
+        {%- do selected.append(adapter.quote(column) ~ ' as ' ~ adapter.quote(name)) -%}
+    {%- endfor -%}
+    {%- set missing = [] -%}
+    {%- for column in required_columns if column not in file_columns -%}
+        {%- do missing.append(column) -%}
+    {%- endfor -%}
+    {%- if missing -%}
+        {{ exceptions.raise_compiler_error(
+            "raw file " ~ file_name ~ " lacks the column(s) " ~ missing | join(', ')
+            ~ " (its header reads: " ~ file_columns | join(' | ') ~ "). Files are"
+            ~ " comma-separated with a header line (contract section 1.1).") }}
+    {%- endif -%}
     {%- set statements = [] -%}
-    {%- for column in run_query('describe select * from ' ~ reader).columns[0].values()
-        if column | lower not in table_columns -%}
+    {%- for name in file_columns if name not in table_columns -%}
         {%- do statements.append(
-            'alter table ' ~ table ~ ' add column ' ~ adapter.quote(column) ~ ' varchar') -%}
-        {%- do table_columns.append(column | lower) -%}
+            'alter table ' ~ table ~ ' add column ' ~ adapter.quote(name) ~ ' varchar') -%}
+        {%- do table_columns.append(name) -%}
     {%- endfor -%}
     {%- do statements.append(
         'delete from ' ~ table ~ ' where _file_name = ' ~ raw_sql_string(file_name)) -%}
     {%- do statements.append(
-        'insert into ' ~ table ~ ' by name select *, ' ~ raw_sql_string(file_name)
-        ~ ' as _file_name, row_number() over () as _source_row_number,'
+        'insert into ' ~ table ~ ' by name select ' ~ selected | join(', ') ~ ', '
+        ~ raw_sql_string(file_name) ~ ' as _file_name,'
+        ~ ' row_number() over () as _source_row_number,'
         ~ " now() at time zone 'UTC' as _loaded_at from " ~ reader) -%}
     {%- do statements.append(
         "delete from " ~ raw_schema ~ ".raw_file_loads where family = '" ~ family
@@ -194,8 +219,8 @@
     {%- do statements.append(
         "insert into " ~ raw_schema ~ ".raw_file_loads select '" ~ family ~ "', "
         ~ raw_sql_string(file_name) ~ ", " ~ size ~ ", '" ~ modified_at ~ "', '"
-        ~ content_md5 ~ "', count(*), now() at time zone 'UTC' from " ~ table ~ " where _file_name = "
-        ~ raw_sql_string(file_name)) -%}
+        ~ content_md5 ~ "', count(*), now() at time zone 'UTC' from " ~ table
+        ~ " where _file_name = " ~ raw_sql_string(file_name)) -%}
     {{- log('raw: ' ~ file_name ~ ' to be ingested into ' ~ table, info=true) -}}
     {{- return(statements) -}}
 {%- endmacro %}

@@ -91,3 +91,51 @@ def test_a_bad_month_argument_is_a_one_line_error(capsys):
     code = cli.main(["run", "--month", "October"])
     err = capsys.readouterr().err
     assert code == 2 and "billing_month must be 'YYYY-MM'" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------- the same files through plain dbt
+# `dbt build` without the flow's checks: the RAW layer's own ingestion (macros/raw_files.sql)
+# must stop naming the file, never read a bad file as something else.
+def _dbt_build(raw: Path, seeds: Path, tmp_path: Path):
+    from dbt_helpers import settings_for
+
+    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
+
+    settings = settings_for(raw, seeds, tmp_path / "plain.duckdb")
+    return settings, run_dbt("build", settings, "2026-10", *PRODUCTION_BUILD_ARGS)
+
+
+def test_plain_dbt_stops_on_an_empty_file_naming_it(small_dataset, tmp_path: Path):
+    raw, seeds = small_dataset(tmp_path)
+    (raw / "ops_intake_log_2026_11.csv").write_bytes(b"")
+    _, result = _dbt_build(raw, seeds, tmp_path)
+    assert not result.success
+    assert "raw file ops_intake_log_2026_11.csv is empty" in "\n".join(result.failures)
+
+
+def test_plain_dbt_stops_on_a_wrong_delimiter_naming_file_and_columns(
+    small_dataset, tmp_path: Path
+):
+    raw, seeds = small_dataset(tmp_path)
+    path = raw / "billing_invoice_lines_2026_10.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    _, result = _dbt_build(raw, seeds, tmp_path)
+    message = "\n".join(result.failures)
+    assert not result.success
+    assert "raw file billing_invoice_lines_2026_10.csv lacks the column(s) invoice_id," in message
+
+
+def test_plain_dbt_matches_header_names_trimmed_and_in_any_case(small_dataset, tmp_path: Path):
+    from dbt_helpers import query
+
+    raw, seeds = small_dataset(tmp_path)
+    path = raw / "ops_intake_log_2026_10.csv"
+    header, rest = path.read_text(encoding="utf-8").split("\n", 1)
+    path.write_text(header.replace("npi", " NPI ") + "\n" + rest, encoding="utf-8")
+    settings, result = _dbt_build(raw, seeds, tmp_path)
+    assert result.success, "\n".join(result.failures)
+    npis = query(
+        settings.duckdb_path,
+        "select count(npi) from raw.ops_intake_log where _file_name = 'ops_intake_log_2026_10.csv'",
+    )
+    assert npis[0][0] > 0
