@@ -38,6 +38,12 @@
                         'billed_quantity', 'unit_price', 'line_amount', 'invoice_status',
                         'currency'],
         },
+        {#- Optional (contract 5.1): without files, an empty table with these columns. -#}
+        'contract_entitlements': {
+            'pattern': 'contract_entitlements*.csv',
+            'columns': ['entitlement_id', 'account_id', 'product_code', 'contracted_seats',
+                        'start_date', 'end_date', 'last_modified_at'],
+        },
     }) }}
 {%- endmacro %}
 
