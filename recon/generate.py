@@ -50,7 +50,7 @@ from typing import Any, TextIO
 
 from recon import reference
 
-VERSION = "1"
+VERSION = "2"  # 2: entitlement findings; invoices and action of account findings
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

@@ -129,10 +129,11 @@ def test_account_findings_equal_the_answer_key(generated: dict) -> None:
         "ACCOUNT_NOT_ACTIVE_IN_CRM", "GO_LIVE_MISMATCH",
     }, f"the generated data should exercise every account finding type, got {types}"  # fmt: skip
     actions = Counter(row[columns.index("recommended_action")] for row in expected)
-    assert {
+    invoice_actions = {
         "Correct the invoice before it is sent", "Issue a credit note",
         "Issue a supplementary invoice", "Invoice the usage",
-    } <= set(actions), f"the generated data should exercise the invoice actions, got {actions}"  # fmt: skip
+    }  # fmt: skip
+    assert invoice_actions <= set(actions), f"every invoice action should occur, got {actions}"
 
 
 def test_entitlement_findings_equal_the_answer_key(generated: dict) -> None:

@@ -403,7 +403,7 @@ def test_hand_made_data_quality(hand_made: dict[str, list[tuple[str, ...]]]) -> 
     ])  # fmt: skip
 
 
-# =========================================================================== entitlements and actions
+# =========================================================================== entitlements, actions
 # Contract 5: every month E is the month's last day; every provider was live before 2026.
 #   account  TELE billable  entitlements (TELE unless said)          January        February
 #   A1       2              2 seats, ends 2026-01-31 (E of January)  within         NO_ENTITLEMENT
@@ -500,8 +500,9 @@ def test_hand_made_entitlement_findings(
 
 def test_hand_made_actions(hand_made_entitlements: dict[str, list[tuple[str, ...]]]) -> None:
     columns = reference.BILLING_DISCREPANCY_COLUMNS
-    picked = [columns.index(name) for name in ("billing_month", "customer_key",
-              "discrepancy_type", "invoice_ids", "invoice_status", "recommended_action")]  # fmt: skip
+    names = ("billing_month", "customer_key", "discrepancy_type", "invoice_ids",
+             "invoice_status", "recommended_action")  # fmt: skip
+    picked = [columns.index(name) for name in names]
     actions = [
         tuple(row[position] for position in picked)
         for row in hand_made_entitlements["billing_discrepancies.csv"]
