@@ -32,10 +32,12 @@ account_findings as (
             as is_account_not_active,
         max(case when discrepancy_type = 'GO_LIVE_MISMATCH' then 1 else 0 end) = 1 as is_go_live_mismatch,
         max(case when is_new then 1 else 0 end) = 1 as has_new_account_finding,
-        {%- for type in discrepancy_types_of_level('account') %}
-        max(case when discrepancy_type = '{{ type }}' then recommended_action end)
-            as {{ type | lower }}_action{{ ',' if not loop.last }}
-        {%- endfor %}
+        max(case when discrepancy_type = 'MISSING_FROM_CRM' then recommended_action end)
+            as missing_from_crm_action,
+        max(case when discrepancy_type = 'ACCOUNT_NOT_ACTIVE_IN_CRM' then recommended_action end)
+            as account_not_active_in_crm_action,
+        max(case when discrepancy_type = 'GO_LIVE_MISMATCH' then recommended_action end)
+            as go_live_mismatch_action
     from billing_discrepancies
     where product_code is null
     group by customer_key
