@@ -12,7 +12,8 @@
     every engine (unit tests need that too). -#}
 
 {#- Each family: the file pattern, and the contract's columns (section 1.1) that its table
-    has even before any file arrives (a family without files is an empty table). -#}
+    has even before any file arrives (a family without files is an empty table). The last,
+    contract_entitlements (contract 5.1), is optional: no file is a normal state. -#}
 {% macro raw_file_families() -%}
     {{ return({
         'crm_accounts': {
@@ -38,7 +39,6 @@
                         'billed_quantity', 'unit_price', 'line_amount', 'invoice_status',
                         'currency'],
         },
-        {#- Optional (contract 5.1): without files, an empty table with these columns. -#}
         'contract_entitlements': {
             'pattern': 'contract_entitlements*.csv',
             'columns': ['entitlement_id', 'account_id', 'product_code', 'contracted_seats',

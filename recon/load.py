@@ -48,8 +48,8 @@ FAMILIES = {
     "billing_invoice_lines": "billing_invoice_lines*.csv",
     "contract_entitlements": "contract_entitlements*.csv",
 }
-# Optional families and their columns (contract 5.1), as optional_raw_file_families() in
-# macros/raw_files.sql: without files, the table still exists (empty, with these columns).
+# Optional families and their contract columns (contract 5.1; the same columns as in
+# raw_file_families() of macros/raw_files.sql): without files, the table still exists, empty.
 OPTIONAL_FAMILIES = {
     "contract_entitlements": (
         "entitlement_id",

@@ -665,10 +665,12 @@ class Reconciler:
         start date, and an end date that is empty (open-ended) or parseable."""
         source = "contract_entitlements"
         best: dict[str, tuple[tuple, Row]] = {}
+        row_in_file: dict[str, int] = defaultdict(int)
         for position, (file_name, row) in enumerate(rows, start=1):
+            row_in_file[file_name] += 1
             record_id = clean_id(row[0])
-            if not record_id:  # no id: a record of its own, named by file and position
-                record_id = f"{file_name}:{position}"
+            if not record_id:  # no id: a record of its own, named by file and line
+                record_id = f"{file_name}:{row_in_file[file_name]}"
                 self._issue(ALL_MONTHS, source, record_id, "MISSING_ID", "entitlement_id")
             rank = (timestamp_rank(row[6]), position)
             current = best.get(record_id)
