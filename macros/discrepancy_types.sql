@@ -32,3 +32,27 @@
     {%- endfor -%}
     {{ return(types) }}
 {%- endmacro %}
+
+{#- What to do about an account finding (contract 5.2), from its type and the status of
+    its invoices. A billing mismatch whose invoices are neither open nor closed (every line
+    of an unknown status) cannot say whether the invoice went out: check first. -#}
+{% macro recommended_action(discrepancy_type, invoice_status) -%}
+    case
+        when {{ discrepancy_type }} in ('OVERBILLED', 'UNDERBILLED') and {{ invoice_status }} = 'open'
+            then 'Correct the invoice before it is sent'
+        when {{ discrepancy_type }} = 'OVERBILLED' and {{ invoice_status }} = 'closed'
+            then 'Issue a credit note'
+        when {{ discrepancy_type }} = 'UNDERBILLED' and {{ invoice_status }} = 'closed'
+            then 'Issue a supplementary invoice'
+        when {{ discrepancy_type }} in ('OVERBILLED', 'UNDERBILLED')
+            then 'Check the invoice status in the billing system'
+        when {{ discrepancy_type }} = 'UNBILLED_USAGE'
+            then 'Invoice the usage'
+        when {{ discrepancy_type }} = 'MISSING_FROM_CRM'
+            then 'Create the account in the CRM or map the name in legacy_customer_names'
+        when {{ discrepancy_type }} = 'ACCOUNT_NOT_ACTIVE_IN_CRM'
+            then 'Confirm the account status with Customer Success'
+        when {{ discrepancy_type }} = 'GO_LIVE_MISMATCH'
+            then 'Correct the go-live date in the CRM'
+    end
+{%- endmacro %}

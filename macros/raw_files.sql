@@ -12,7 +12,8 @@
     every engine (unit tests need that too). -#}
 
 {#- Each family: the file pattern, and the contract's columns (section 1.1) that its table
-    has even before any file arrives (a family without files is an empty table). -#}
+    has even before any file arrives (a family without files is an empty table). The last,
+    contract_entitlements (contract 5.1), is optional: no file is a normal state. -#}
 {% macro raw_file_families() -%}
     {{ return({
         'crm_accounts': {
@@ -37,6 +38,11 @@
                         'billed_customer_name', 'billing_period', 'product_code',
                         'billed_quantity', 'unit_price', 'line_amount', 'invoice_status',
                         'currency'],
+        },
+        'contract_entitlements': {
+            'pattern': 'contract_entitlements*.csv',
+            'columns': ['entitlement_id', 'account_id', 'product_code', 'contracted_seats',
+                        'start_date', 'end_date', 'last_modified_at'],
         },
     }) }}
 {%- endmacro %}

@@ -29,6 +29,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         end_month=args.end_month,
         progress=_progress,
+        entitlements=not getattr(args, "no_entitlements", False),
     )
     print(f"generated {summary.get('months', [])} into {out}")
     return 0
@@ -223,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--end-month", default=DEMO_MONTH, help="last generated month, YYYY-MM")
     generate.add_argument("--seeds-out", default="seeds", help="folder for the reference seeds")
     generate.add_argument("--answer-key-out", default=None, help="default: OUT/answer_key")
+    generate.add_argument(
+        "--no-entitlements",
+        action="store_true",
+        help="leave out the optional contract_entitlements*.csv files (the rest is the same)",
+    )
     generate.set_defaults(handler=cmd_generate)
 
     build = commands.add_parser("build", help="dbt build (models and tests) for one month")

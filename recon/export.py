@@ -5,10 +5,14 @@ In RECON_REPORT_DIR/YYYY-MM/:
 - `reconciliation_YYYY-MM.csv`: the month's rows of rpt_finance_report, by impact_rank (every
   customer and product, a match listed as a match), UTF-8 with a byte-order mark (so that
   Excel reads accented names right), NULL as an empty cell;
-- `reconciliation_YYYY-MM.xlsx`: sheets Summary, Account findings (the same rows), Provider
-  findings (fct_provider_discrepancies), Data quality (fct_data_quality_issues and the raw-file
-  validation warnings) and Trend (rpt_monthly_summary of every month run, with a chart of the
-  billing match rate and the overbilled and underbilled amounts).
+- `reconciliation_YYYY-MM.xlsx`: sheets Summary, Account findings (the same rows, with the
+  invoices, their status and the recommended action: filter invoice_status on `open` for
+  what can still be fixed before the invoices go out), Provider findings
+  (fct_provider_discrepancies), Entitlements (fct_entitlement_findings: usage against the
+  contracted seats, with the true-up at list price; empty without entitlement files), Data
+  quality (fct_data_quality_issues and the raw-file validation warnings) and Trend
+  (rpt_monthly_summary of every month run, with a chart of the billing match rate and the
+  overbilled and underbilled amounts).
 
 Safe to open: a text cell starting with =, +, -, @, a tab or a carriage return gets a leading
 single quote, in the CSV and in the workbook, so no spreadsheet reads it as a formula; the
@@ -40,7 +44,14 @@ from recon.config import Settings
 
 MART_SCHEMA = "recon"  # the DuckDB output's schema (profiles/profiles.yml)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-SHEETS = ("Summary", "Account findings", "Provider findings", "Data quality", "Trend")
+SHEETS = (
+    "Summary",
+    "Account findings",
+    "Provider findings",
+    "Entitlements",
+    "Data quality",
+    "Trend",
+)
 TOP_FINDINGS = 10
 CSV_ENCODING = "utf-8-sig"  # a byte-order mark: Excel then reads the file as UTF-8
 
@@ -51,6 +62,9 @@ QUERIES = {
     "provider_findings": """
         select * from {schema}.fct_provider_discrepancies
         where billing_month = ? order by account_id, npi, discrepancy_type""",
+    "entitlements": """
+        select * exclude (billing_month) from {schema}.rpt_entitlement_usage
+        where billing_month = ? order by gap_rank""",
     "data_quality": """
         select * from {schema}.fct_data_quality_issues
         where billing_month = ?
@@ -83,6 +97,7 @@ class MonthTables:
     billing_month: str
     finance_report: Table
     provider_findings: Table
+    entitlements: Table
     data_quality: Table
     new_findings: Table
     trend: Table
@@ -366,6 +381,8 @@ def write_workbook(
         _write_table(sheets["Account findings"], report.columns, report.rows, formats)
         providers = tables.provider_findings
         _write_table(sheets["Provider findings"], providers.columns, providers.rows, formats)
+        entitlements = tables.entitlements
+        _write_table(sheets["Entitlements"], entitlements.columns, entitlements.rows, formats)
         columns, rows = _data_quality_rows(tables, validation_warnings)
         _write_table(sheets["Data quality"], columns, rows, formats)
         _write_table(sheets["Trend"], tables.trend.columns, tables.trend.rows, formats)

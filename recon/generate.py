@@ -50,7 +50,7 @@ from typing import Any, TextIO
 
 from recon import reference
 
-VERSION = "1"
+VERSION = "2"  # 2: entitlement findings; invoices and action of account findings
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -1223,6 +1223,7 @@ class Line:
     price_text: str | None = None
     amount_text: str | None = None
     period_text: str | None = None
+    is_credit_note: bool = False  # a correction sent later, on a credit note of its own
 
 
 class LineWriter:
@@ -1248,7 +1249,8 @@ class LineWriter:
             drop.write(self._line_row(line))
 
     def _invoice_id(self, line: Line) -> str:
-        return f"INV-{self.calendar.file_suffix(line.month)}-{line.customer.index:05d}"
+        prefix = "CN" if line.is_credit_note else "INV"
+        return f"{prefix}-{self.calendar.file_suffix(line.month)}-{line.customer.index:05d}"
 
     # ------------------------------------------------------------ quantities
     def billable(self, customer: Customer, product: str, month: int) -> int:
@@ -1326,7 +1328,9 @@ class LineWriter:
         return self._noisy_lines(Line(customer, product, quantity, price, month))
 
     def _correct_later(self, credit: Line) -> None:
-        """A credit line of this month's period, sent in the next drop (or this one)."""
+        """A credit line of this month's period, sent in the next drop (or this one) on a
+        credit note (its own invoice id, closed: issued)."""
+        credit.is_credit_note = True
         self.corrections.append(credit)
 
     def _noisy_lines(self, line: Line) -> list[Line]:
@@ -1399,7 +1403,7 @@ class LineWriter:
             text(quantity),
             text(line.price_text or spelling.price(line.price)),
             text(line.amount_text or f"{amount:.2f}"),
-            text(line.status or self._invoice_status(line.month)),
+            text(line.status or self._invoice_status(line)),
             text("USD"),
         ]
 
@@ -1413,8 +1417,12 @@ class LineWriter:
         names = customer.names
         return names[0] if self.rng.random() < 0.6 else self.rng.choice(names)
 
-    def _invoice_status(self, month: int) -> str:
-        return "open" if month == len(self.calendar) - 1 else "closed"
+    def _invoice_status(self, line: Line) -> str:
+        """Invoices of earlier months went out (closed); the last month's are still open,
+        except one customer in four whose invoice was already sent, and credit notes."""
+        is_last_month = line.month == len(self.calendar) - 1
+        already_sent = line.customer.index % 4 == 1 or line.is_credit_note
+        return "open" if is_last_month and not already_sent else "closed"
 
     def corrupt(self, row: list[str]) -> list[str]:
         """A copy of a line with different content (it loses to the true row)."""
@@ -1527,6 +1535,160 @@ class CrmWriter:
         return [winner]
 
 
+# =========================================================================== entitlements
+# Entitlement scenarios (contract 5.1), one CRM customer each (normal customers, in order);
+# the other CRM customers get ordinary entitlements (usually one per billable product, open
+# or ending after the last month, seats equal to usage or a little off) or none.
+ENTITLEMENT_ROLES = (
+    "expired",  # ends on the last day of the month before the middle one
+    "renewed_on_last_day",  # expired as above, renewed from the middle month's last day
+    "starts_next_month",  # starts the day after the middle month's last day
+    "add_on_overlap",  # an open-ended entitlement and an add-on from the middle month
+    "missing",  # no entitlement at all
+    "above",  # fewer seats than billable providers
+    "below",  # more seats than billable providers
+    "unparseable_end",  # end_date unparseable: counts for nothing
+    "junk_seats",  # contracted_seats not a whole number: counts for nothing
+    "unknown_product",  # a product code not in the catalogue
+    "changed_later",  # a copy in the amendments file with a later last_modified_at wins
+)
+ENTITLEMENT_FILES = ("contract_entitlements.csv", "contract_entitlements_amendments.csv")
+
+
+class EntitlementWriter:
+    """The CRM's contract entitlements (current state) in two files: the contracts, and the
+    amendments (add-ons and changed copies of contracts). Uses its own random generator, so
+    the other files are the same with or without entitlements."""
+
+    def __init__(self, calendar: Calendar, rng: random.Random) -> None:
+        self.calendar = calendar
+        self.rng = rng
+        self.spelling = Spelling(rng)
+        self._usage = LineWriter(calendar, self.spelling)  # billable counts only
+        self._next_id = 0
+
+    def write(self, out_dir: Path, customers: list[Customer]) -> dict[str, int]:
+        contracts, amendments = (
+            CsvFile(out_dir / name, reference.ENTITLEMENT_COLUMNS) for name in ENTITLEMENT_FILES
+        )
+        crm_customers = [customer for customer in customers if customer.in_crm]
+        normal = [customer for customer in crm_customers if customer.role == "normal"]
+        self.rng.shuffle(normal)
+        roles = dict(zip((c.account_id for c in normal), ENTITLEMENT_ROLES, strict=False))
+        for customer in crm_customers:
+            role = roles.get(customer.account_id, "ordinary")
+            for file, row in self._customer_rows(customer, role):
+                (contracts if file == 0 else amendments).write(row)
+                if self.rng.random() < 0.04:  # exported twice: the later line wins the tie
+                    (contracts if file == 0 else amendments).write(row)
+        product = BILLABLE_CODES[0]
+        contracts.write(self._row(NOT_IN_CRM_ACCOUNT_ID, product, "5", self._before_history()))
+        for file in (contracts, amendments):
+            file.close()
+        return {file.path.name: file.rows for file in (contracts, amendments)}
+
+    # ------------------------------------------------------------ rows
+    def _id(self) -> str:
+        self._next_id += 1
+        return f"ENT-{self._next_id:05d}"
+
+    def _row(
+        self,
+        account_id: str,
+        product: str,
+        seats: str,
+        start: date,
+        end: date | None = None,
+        end_text: str | None = None,
+        entitlement_id: str | None = None,
+        modified: datetime | None = None,
+    ) -> list[str]:
+        text, spelling = self.spelling.text, self.spelling
+        if end_text is None:
+            end_text = "" if end is None else spelling.date(end)
+        modified = modified or self.calendar.end(0) - timedelta(days=self.rng.randint(1, 300))
+        return [
+            text(entitlement_id or self._id()),
+            text(account_id),
+            text(product),
+            text(seats),
+            text(spelling.date(start)),
+            text(end_text),
+            text(spelling.timestamp(modified)),
+        ]
+
+    def _before_history(self) -> date:
+        return self.calendar.firsts[0] - timedelta(days=self.rng.randint(30, 900))
+
+    def _after_history(self) -> date | None:
+        """An open end (usually) or a date on or after the last month's last day."""
+        draw = self.rng.random()
+        if draw < 0.6:
+            return None
+        last = self.calendar.lasts[-1]
+        return last if draw < 0.7 else last + timedelta(days=self.rng.randint(1, 400))
+
+    def _seats(self, customer: Customer, product: str, offset: int = 0) -> int:
+        return max(self._usage.billable(customer, product, len(self.calendar) - 1) + offset, 1)
+
+    def _customer_rows(self, customer: Customer, role: str) -> list[tuple[int, list[str]]]:
+        """(file: 0 contracts, 1 amendments; row) of one customer's entitlements."""
+        products = [code for code in customer.products if code != NON_BILLABLE_CODE]
+        if role == "missing" or (role == "ordinary" and self.rng.random() < 0.08):
+            return []
+        rows = []
+        for position, product in enumerate(products):
+            if role == "ordinary" and len(products) > 1 and self.rng.random() < 0.15:
+                continue  # this product is used without an entitlement
+            scenario = role if position == 0 else "ordinary"
+            rows += self._product_rows(customer, product, scenario)
+        return rows
+
+    def _product_rows(
+        self, customer: Customer, product: str, role: str
+    ) -> list[tuple[int, list[str]]]:
+        account, calendar = customer.account_id, self.calendar
+        middle = max(calendar.middle, 1) if len(calendar) > 1 else 0
+        start = self._before_history()
+        seats = self._seats(customer, product)
+        if role == "expired":
+            return [(0, self._row(account, product, str(seats), start, calendar.lasts[middle - 1]))]
+        if role == "renewed_on_last_day":
+            old = self._row(account, product, str(seats), start, calendar.lasts[middle - 1])
+            new = self._row(account, product, str(seats + 2), calendar.lasts[middle])
+            return [(0, old), (0, new)]
+        if role == "starts_next_month":
+            first = calendar.lasts[middle] + timedelta(days=1)
+            return [(0, self._row(account, product, str(seats), first))]
+        if role == "add_on_overlap":
+            base = self._row(account, product, str(max(seats - 2, 1)), start)
+            add_on_start = calendar.firsts[middle] + timedelta(days=9)
+            add_on = self._row(account, product, "2", add_on_start, self._after_history())
+            return [(0, base), (1, add_on)]
+        if role in ("above", "below"):
+            offset = -2 if role == "above" else 3
+            return [(0, self._row(account, product, str(self._seats(customer, product, offset)),
+                                  start, self._after_history()))]  # fmt: skip
+        if role == "unparseable_end":
+            return [(0, self._row(account, product, str(seats), start, end_text="2026-02-30"))]
+        if role == "junk_seats":
+            return [(0, self._row(account, product, "ten", start))]
+        if role == "unknown_product":
+            return [(0, self._row(account, product + "-PLUS", str(seats), start))]
+        if role == "changed_later":
+            entitlement_id = self._id()
+            modified = calendar.end(0) - timedelta(days=200)
+            old = self._row(account, product, str(seats + 5), start, None, None, entitlement_id,
+                            modified)  # fmt: skip
+            new = self._row(account, product, str(seats), start, None, None, entitlement_id,
+                            modified + timedelta(days=30))  # fmt: skip
+            return [(0, old), (1, new)]
+        offset = self.rng.choice((0, 0, 0, 0, 1, 2, -1, -2))
+        end = self._after_history()
+        return [(0, self._row(account, product, str(self._seats(customer, product, offset)),
+                              start, end))]  # fmt: skip
+
+
 def write_seeds(seeds_dir: Path, legacy_rows: list[tuple[str, str]]) -> dict[str, int]:
     products = CsvFile(seeds_dir / "products.csv", reference.PRODUCT_COLUMNS)
     for product in PRODUCTS:
@@ -1547,7 +1709,11 @@ def write_seeds(seeds_dir: Path, legacy_rows: list[tuple[str, str]]) -> dict[str
 # =========================================================================== entry point
 def _remove_old_drops(out_dir: Path) -> None:
     """Drops of an earlier run would be read with this one's: remove them."""
-    for pattern in ("ops_intake_log*.csv", "billing_invoice_lines*.csv"):
+    for pattern in (
+        "ops_intake_log*.csv",
+        "billing_invoice_lines*.csv",
+        "contract_entitlements*.csv",
+    ):
         for path in sorted(out_dir.glob(pattern)):
             path.unlink()
 
@@ -1598,9 +1764,12 @@ def generate(
     end_month: str = "2026-10",
     progress: Callable[[str], None] | None = None,
     answer_key: bool = True,
+    entitlements: bool = True,
 ) -> dict[str, Any]:
     """Writes raw files to `out_dir`, seeds to `seeds_dir` and (unless `answer_key` is
-    false) the answer key computed from them to `answer_key_dir`; returns a summary."""
+    false) the answer key computed from them to `answer_key_dir`; returns a summary.
+    `entitlements` false leaves out the optional contract_entitlements*.csv files (the
+    other files are the same either way)."""
     report = progress or (lambda message: None)
     calendar = Calendar.ending(end_month, months)
     rng = random.Random(seed)
@@ -1613,6 +1782,9 @@ def generate(
     rows["crm_accounts.csv"] = crm.write_accounts(out_dir / "crm_accounts.csv", world.customers)
     rows["crm_providers.csv"] = crm.write_providers(out_dir / "crm_providers.csv", world.customers)
     report(f"CRM: {rows['crm_accounts.csv']:,} accounts, {rows['crm_providers.csv']:,} providers")
+    if entitlements:
+        entitlement_rng = random.Random(seed * 1_000_003 + 7)  # its own: other files unchanged
+        rows.update(EntitlementWriter(calendar, entitlement_rng).write(out_dir, world.customers))
     rows.update(_write_drops(world, out_dir, spelling, report))
     summary: dict[str, Any] = {
         "months": list(calendar.months),

@@ -40,12 +40,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# The same families as macros/raw_files.sql (contract_entitlements*.csv is not loaded yet).
+# The same families as macros/raw_files.sql.
 FAMILIES = {
     "crm_accounts": "crm_accounts.csv",
     "crm_providers": "crm_providers.csv",
     "ops_intake_log": "ops_intake_log*.csv",
     "billing_invoice_lines": "billing_invoice_lines*.csv",
+    "contract_entitlements": "contract_entitlements*.csv",
+}
+# Optional families and their contract columns (contract 5.1; the same columns as in
+# raw_file_families() of macros/raw_files.sql): without files, the table still exists, empty.
+OPTIONAL_FAMILIES = {
+    "contract_entitlements": (
+        "entitlement_id",
+        "account_id",
+        "product_code",
+        "contracted_seats",
+        "start_date",
+        "end_date",
+        "last_modified_at",
+    ),
 }
 MANIFEST = "raw_file_loads"
 BATCH_ROWS = 5000
@@ -199,7 +213,8 @@ def load_family(
     connection: Any, schema: str, table: str, files: list[RawFile], report: Callable[[str], None]
 ) -> None:
     cursor = connection.cursor()
-    columns = list(dict.fromkeys(column for raw_file in files for column in raw_file.columns))
+    columns = list(OPTIONAL_FAMILIES.get(table, ()))
+    columns = list(dict.fromkeys([*columns, *(c for raw_file in files for c in raw_file.columns)]))
     _ensure_tables(cursor, schema, table, columns)
     cursor.execute(f"select file_name, sha256 from {schema}.{MANIFEST} where family = ?", (table,))
     loaded = dict(cursor.fetchall())
@@ -226,12 +241,15 @@ def load_family(
 def load_raw_files(
     connection: Any, raw_dir: Path, schema: str | None = None, report: Callable[[str], None] = print
 ) -> None:
-    """Loads every file family of raw_dir into the RAW tables of the connection's database."""
+    """Loads every file family of raw_dir into the RAW tables of the connection's database.
+
+    An optional family without files still gets its (empty) table, and rows loaded from its
+    files earlier are deleted: the tables mirror the folder."""
     schema = schema or os.environ.get("RECON_RAW_SCHEMA") or "raw"
     if not IDENTIFIER.fullmatch(schema.lower()):
         raise ValueError(f"RECON_RAW_SCHEMA must be a plain schema name, got {schema!r}")
     for table, file_glob in FAMILIES.items():
         files = scan_family(raw_dir, file_glob)
-        if not files:
+        if not files and table not in OPTIONAL_FAMILIES:
             raise FileNotFoundError(f"no {file_glob} in {raw_dir}")
         load_family(connection, schema, table, files, report)

@@ -1,4 +1,4 @@
-"""Reference implementation of the reconciliation contract, sections 1 to 3.
+"""Reference implementation of the reconciliation contract, sections 1 to 3 and 5.
 
 It reads the raw files and seeds back from disk and applies the contract's rules to
 them, so the answer key follows from what was written rather than from what the
@@ -8,6 +8,10 @@ to apply the rules), holds per-key state only (the latest usable event per custo
 product and NPI; invoice totals per customer, product and month; the ids seen, as a
 Bloom filter, and the duplicated ones) and writes each month as soon as no later file
 can change it.
+
+Section 5: the optional contract entitlements (current state, like the CRM: read whole
+before anything else), usage against them each month, and the invoices, their status and
+the recommended action of every account finding.
 """
 
 from __future__ import annotations
@@ -71,6 +75,15 @@ CRM_PROVIDER_COLUMNS = (
     "location",
     "last_modified_at",
 )
+ENTITLEMENT_COLUMNS = (
+    "entitlement_id",
+    "account_id",
+    "product_code",
+    "contracted_seats",
+    "start_date",
+    "end_date",
+    "last_modified_at",
+)
 PRODUCT_COLUMNS = ("product_code", "product_name", "is_billable", "list_price")
 LEGACY_COLUMNS = ("legacy_name", "account_id")
 DEPARTMENT_COLUMNS = ("department",)
@@ -100,6 +113,22 @@ BILLING_DISCREPANCY_COLUMNS = (
     "amount_delta",
     "is_new",
     "first_seen_month",
+    "invoice_ids",
+    "invoice_status",
+    "recommended_action",
+)
+ENTITLEMENT_FINDING_COLUMNS = (
+    "billing_month",
+    "customer_key",
+    "account_id",
+    "product_code",
+    "finding_type",
+    "entitled_seats",
+    "billable_providers",
+    "billed_quantity",
+    "seat_delta",
+    "utilisation",
+    "is_new",
 )
 PROVIDER_DISCREPANCY_COLUMNS = ("billing_month", "account_id", "npi", "discrepancy_type")
 DATA_QUALITY_COLUMNS = ("billing_month", "source", "record_id", "issue", "column_name")
@@ -109,7 +138,39 @@ ANSWER_KEY_FILES = {
     "billing_discrepancies.csv": BILLING_DISCREPANCY_COLUMNS,
     "provider_discrepancies.csv": PROVIDER_DISCREPANCY_COLUMNS,
     "data_quality_issues.csv": DATA_QUALITY_COLUMNS,
+    "entitlement_findings.csv": ENTITLEMENT_FINDING_COLUMNS,
 }
+
+# Contract 5.2: (finding type, invoice status or None for any) -> recommended action. A
+# billing mismatch whose lines are on no open or closed invoice (unknown statuses) is not in
+# the contract's table: the project checks the status first (docs/DECISIONS.md).
+ACTIONS = {
+    ("OVERBILLED", "open"): "Correct the invoice before it is sent",
+    ("UNDERBILLED", "open"): "Correct the invoice before it is sent",
+    ("OVERBILLED", "closed"): "Issue a credit note",
+    ("UNDERBILLED", "closed"): "Issue a supplementary invoice",
+    ("OVERBILLED", None): "Check the invoice status in the billing system",
+    ("UNDERBILLED", None): "Check the invoice status in the billing system",
+    ("UNBILLED_USAGE", None): "Invoice the usage",
+    ("MISSING_FROM_CRM", None): (
+        "Create the account in the CRM or map the name in legacy_customer_names"
+    ),
+    ("ACCOUNT_NOT_ACTIVE_IN_CRM", None): "Confirm the account status with Customer Success",
+    ("GO_LIVE_MISMATCH", None): "Correct the go-live date in the CRM",
+}
+
+
+def recommended_action(discrepancy_type: str, invoice_status: str | None) -> str:
+    """The contract 5.2 action of an account finding whose invoices have this status."""
+    action = ACTIONS.get((discrepancy_type, invoice_status))
+    return action if action is not None else ACTIONS[(discrepancy_type, None)]
+
+
+def invoice_status_of(statuses: Iterable[str]) -> str | None:
+    """open when any line is on an open invoice, else closed when any is closed, else None."""
+    found = set(statuses)
+    return "open" if "open" in found else "closed" if "closed" in found else None
+
 
 # --------------------------------------------------------------------------- vocabularies
 LEGAL_SUFFIXES = frozenset(
@@ -448,6 +509,7 @@ class MonthResult:
     counts: list[tuple[str, ...]]
     billing_discrepancies: list[tuple[str, ...]]
     provider_discrepancies: list[tuple[str, ...]]
+    entitlement_findings: list[tuple[str, ...]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -469,6 +531,19 @@ class _Billed:
     quantity: int = 0
     weight: int = 0
     weighted_price: Decimal = field(default_factory=Decimal)
+    invoice_ids: set[str] = field(default_factory=set)
+    statuses: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entitlement:
+    """A usable contract entitlement (contract 5.1)."""
+
+    account_id: str
+    product_code: str
+    seats: int
+    start: date
+    end: date | None  # None: open-ended
 
 
 @dataclass(slots=True)
@@ -511,7 +586,10 @@ class Reconciler:
         seeds: Seeds,
         crm_accounts: Sequence[Row],
         crm_providers: Sequence[Row],
+        entitlements: Sequence[tuple[str, Row]] = (),
     ) -> None:
+        """`entitlements`: (file name, row) of every contract_entitlements*.csv line, files
+        in name order, lines in file order (empty when the optional family has no file)."""
         self.months = list(months)
         self._month_index = {tuple(map(int, m.split("-"))): i for i, m in enumerate(months)}
         self._month_ends = [month_end(m) for m in months]
@@ -528,6 +606,9 @@ class Reconciler:
             for account_id, by_npi in self._crm_by_account.items()
         }
         self.matcher = CustomerMatcher(self.accounts, seeds.legacy_names)
+        self._has_entitlements = bool(entitlements)
+        self._entitlements = self._load_entitlements(entitlements)
+        self._previous_entitlement_findings: dict[tuple[str, str], str | None] = {}
         self._latest: dict[EventKey, _Latest] = {}
         self._pending_events: dict[int, dict[EventKey, _Latest]] = {}
         self._billed: dict[int, dict[tuple[str, str], _Billed]] = defaultdict(dict)
@@ -577,6 +658,54 @@ class Reconciler:
             statuses.add(clean_code(status))
             names.add(normalise_provider_name(name))
         return by_account
+
+    def _load_entitlements(self, rows: Sequence[tuple[str, Row]]) -> list[_Entitlement]:
+        """Contract 5.1: the latest copy of each entitlement (as CRM rows), its issues, and
+        the usable ones: a CRM account_id, a catalogue product code, whole-number seats, a
+        start date, and an end date that is empty (open-ended) or parseable."""
+        source = "contract_entitlements"
+        best: dict[str, tuple[tuple, Row]] = {}
+        row_in_file: dict[str, int] = defaultdict(int)
+        for position, (file_name, row) in enumerate(rows, start=1):
+            row_in_file[file_name] += 1
+            record_id = clean_id(row[0])
+            if not record_id:  # no id: a record of its own, named by file and line
+                record_id = f"{file_name}:{row_in_file[file_name]}"
+                self._issue(ALL_MONTHS, source, record_id, "MISSING_ID", "entitlement_id")
+            rank = (timestamp_rank(row[6]), position)
+            current = best.get(record_id)
+            if current is not None:
+                self._issue(ALL_MONTHS, source, record_id, "DUPLICATE_RECORD", "entitlement_id")
+            if current is None or rank > current[0]:
+                best[record_id] = (rank, row)
+        usable = []
+        for record_id, (_, row) in best.items():
+            _, account_id, code_raw, seats_raw, start_raw, end_raw, modified = row
+            seats = parse_whole_number(seats_raw)
+            start = parse_date(start_raw) if start_raw.strip() else None
+            end = parse_date(end_raw) if end_raw.strip() else None
+            account = clean_id(account_id)
+            product = self._product_codes.get(clean_code(code_raw))
+            problems = (
+                (seats is None, "UNPARSEABLE_NUMBER", "contracted_seats"),
+                (start_raw.strip() != "" and start is None, "UNPARSEABLE_DATE", "start_date"),
+                (end_raw.strip() != "" and end is None, "UNPARSEABLE_DATE", "end_date"),
+                (
+                    modified.strip() != "" and parse_timestamp(modified) is None,
+                    "UNPARSEABLE_DATE",
+                    "last_modified_at",
+                ),
+                (product is None, "UNKNOWN_PRODUCT", "product_code"),
+                (account not in self.accounts, "UNMATCHED_CUSTOMER", "account_id"),
+            )
+            for is_problem, issue, column in problems:
+                if is_problem:
+                    self._issue(ALL_MONTHS, source, record_id, issue, column)
+            end_is_known = end is not None or not end_raw.strip()
+            is_known = account in self.accounts and product is not None
+            if is_known and seats is not None and start is not None and end_is_known:
+                usable.append(_Entitlement(account, product, seats, start, end))
+        return usable
 
     def _date_issue(self, source: str, record_id: str, value: str, column: str) -> None:
         """A non-empty CRM date or timestamp that does not parse."""
@@ -747,6 +876,9 @@ class Reconciler:
         if month < self._open_month:
             raise ValueError(f"invoice line of a closed month: {line_id}")
         billed = self._billed[month].setdefault((resolution.customer_key, product), _Billed())
+        if clean_id(row[0]):
+            billed.invoice_ids.add(clean_id(row[0]))
+        billed.statuses.add(status)
         billed.quantity += quantity
         if price is not None:
             billed.weight += abs(quantity)
@@ -767,6 +899,7 @@ class Reconciler:
             counts=sorted(row.as_counts_row() for row in counts),
             billing_discrepancies=self._label_findings(findings, month),
             provider_discrepancies=self._provider_findings(snapshot, label),
+            entitlement_findings=self._entitlement_findings(counts, end, label),
         )
         self._open_month += 1
         self._snapshot = None
@@ -790,6 +923,8 @@ class Reconciler:
                 billable_providers=len(snapshot.billable.get((customer, product), ())),
                 billed_quantity=lines.quantity if lines else 0,
                 unit_price=self._unit_price(product, lines),
+                invoice_ids=frozenset(lines.invoice_ids) if lines else frozenset(),
+                invoice_statuses=frozenset(lines.statuses) if lines else frozenset(),
             )
             counts.append(row)
             if row.discrepancy_type is not None:
@@ -817,6 +952,53 @@ class Reconciler:
             if account.go_live is None or account.go_live > end:
                 findings.append(_Finding(total, None, "GO_LIVE_MISMATCH"))
         return findings
+
+    def _entitlement_findings(
+        self, counts: list[_CountsRow], end: date, label: str
+    ) -> list[tuple[str, ...]]:
+        """Contract 5.1: matched customers' usage against the seats entitled at the month
+        end; nothing at all when there is no entitlement record."""
+        if not self._has_entitlements:
+            return []
+        entitled: dict[tuple[str, str], int] = defaultdict(int)
+        for entitlement in self._entitlements:
+            if entitlement.start <= end and (entitlement.end is None or entitlement.end >= end):
+                entitled[(entitlement.account_id, entitlement.product_code)] += entitlement.seats
+        usage = {
+            (row.customer_key, row.product_code): (row.billable_providers, row.billed_quantity)
+            for row in counts
+            if row.account_id is not None and row.product_code is not None
+        }
+        current: dict[tuple[str, str], str | None] = {}
+        rows = []
+        for key in sorted(set(usage) | set(entitled)):
+            billable, billed = usage.get(key, (0, 0))
+            seats = entitled.get(key, 0)
+            if billable <= 0 and seats <= 0:
+                continue
+            if billable == seats:
+                finding = None
+            elif billable < seats:
+                finding = "USAGE_BELOW_ENTITLEMENT"
+            elif seats > 0:
+                finding = "USAGE_ABOVE_ENTITLEMENT"
+            else:
+                finding = "NO_ENTITLEMENT"
+            previous = self._previous_entitlement_findings
+            is_new = key not in previous or previous[key] != finding
+            current[key] = finding
+            utilisation = (
+                format_decimal(round_price(Decimal(billable) / Decimal(seats)), 4)
+                if seats > 0
+                else ""
+            )
+            customer, product = key
+            rows.append(
+                (label, customer, customer, product, finding or "", str(seats), str(billable),
+                 str(billed), str(billable - seats), utilisation, _flag(is_new))
+            )  # fmt: skip
+        self._previous_entitlement_findings = current
+        return rows
 
     def _label_findings(self, findings: list[_Finding], month: int) -> list[tuple[str, ...]]:
         """is_new and first_seen_month: the streak of (customer, product, type)."""
@@ -888,6 +1070,8 @@ class _CountsRow:
     billed_quantity: int
     unit_price: Decimal | None
     amount_delta: Decimal = field(default=Decimal("0.00"))
+    invoice_ids: frozenset[str] = frozenset()
+    invoice_statuses: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.unit_price is not None:
@@ -918,6 +1102,8 @@ class _CountsRow:
             billable_providers=sum(row.billable_providers for row in rows),
             billed_quantity=sum(row.billed_quantity for row in rows),
             unit_price=None,
+            invoice_ids=frozenset().union(*(row.invoice_ids for row in rows)),
+            invoice_statuses=frozenset().union(*(row.invoice_statuses for row in rows)),
         )
         total.amount_delta = sum((row.amount_delta for row in rows), Decimal("0.00"))
         return total
@@ -944,6 +1130,7 @@ class _Finding:
 
     def as_row(self, is_new: bool, first_seen_month: str) -> tuple[str, ...]:
         row = self.row
+        invoice_status = invoice_status_of(row.invoice_statuses)
         return (
             row.billing_month,
             row.customer_key,
@@ -958,6 +1145,9 @@ class _Finding:
             format_decimal(row.amount_delta, 2),
             _flag(is_new),
             first_seen_month,
+            ",".join(sorted(row.invoice_ids)),
+            invoice_status or "",
+            recommended_action(self.discrepancy_type, invoice_status),
         )
 
 
@@ -981,6 +1171,7 @@ class AnswerKeyWriter:
         self._write("provider_counts_monthly.csv", result.counts)
         self._write("billing_discrepancies.csv", result.billing_discrepancies)
         self._write("provider_discrepancies.csv", result.provider_discrepancies)
+        self._write("entitlement_findings.csv", result.entitlement_findings)
 
     def write_data_quality(self, rows: Sequence[tuple[str, ...]]) -> None:
         self._write("data_quality_issues.csv", rows)
@@ -1080,6 +1271,15 @@ def _family_files(raw_dir: Path, pattern: str) -> list[Path]:
     return sorted(raw_dir.glob(pattern), key=lambda path: path.name)
 
 
+def read_entitlements(raw_dir: Path) -> list[tuple[str, list[str]]]:
+    """(file name, row) of every contract_entitlements*.csv line; none without files."""
+    return [
+        (path.name, row)
+        for path in _family_files(raw_dir, "contract_entitlements*.csv")
+        for row in iter_csv_rows(path, ENTITLEMENT_COLUMNS)
+    ]
+
+
 def _add_invoice_lines(reconciler: Reconciler, raw_dir: Path) -> None:
     """Every invoice line, winners and losing copies (lines are few: all before any event)."""
     files = _family_files(raw_dir, "billing_invoice_lines*.csv")
@@ -1134,6 +1334,7 @@ def reconcile_directory(
         read_seeds(seeds_dir),
         read_csv_rows(raw_dir / "crm_accounts.csv", CRM_ACCOUNT_COLUMNS),
         read_csv_rows(raw_dir / "crm_providers.csv", CRM_PROVIDER_COLUMNS),
+        read_entitlements(raw_dir),
     )
     _add_invoice_lines(reconciler, raw_dir)
     _add_events_closing_months(reconciler, raw_dir, on_month)
@@ -1164,6 +1365,7 @@ def answer_key_rows(
         rows["provider_counts_monthly.csv"].extend(result.counts)
         rows["billing_discrepancies.csv"].extend(result.billing_discrepancies)
         rows["provider_discrepancies.csv"].extend(result.provider_discrepancies)
+        rows["entitlement_findings.csv"].extend(result.entitlement_findings)
 
     rows["data_quality_issues.csv"] = reconcile_directory(raw_dir, seeds_dir, months, collect)
     return rows

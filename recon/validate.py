@@ -84,6 +84,7 @@ class FileFamily:
     month_columns: tuple[str, ...] = ()
     npi_columns: tuple[str, ...] = ()
     whole_number_columns: tuple[str, ...] = ()
+    optional: bool = False  # no file is fine (contract 5.1); a file present is checked
 
 
 FAMILIES = (
@@ -158,6 +159,23 @@ FAMILIES = (
         month_columns=("billing_period",),
         whole_number_columns=("billed_quantity",),
     ),
+    FileFamily(
+        name="contract_entitlements",
+        pattern="contract_entitlements*.csv",
+        columns=(
+            "entitlement_id",
+            "account_id",
+            "product_code",
+            "contracted_seats",
+            "start_date",
+            "end_date",
+            "last_modified_at",
+        ),
+        key_column="entitlement_id",
+        date_columns=("start_date", "end_date", "last_modified_at"),
+        whole_number_columns=("contracted_seats",),
+        optional=True,
+    ),
 )
 
 
@@ -228,12 +246,12 @@ class ValidationResult:
 
 # --------------------------------------------------------------------------- structure
 def find_files(raw_dir: Path) -> tuple[dict[str, list[Path]], list[Finding]]:
-    """The files of each family, in name order; a family without files is critical."""
+    """The files of each family, in name order; a required family without files is critical."""
     files: dict[str, list[Path]] = {}
     findings = []
     for family in FAMILIES:
         files[family.name] = sorted(raw_dir.glob(family.pattern), key=lambda path: path.name)
-        if not files[family.name]:
+        if not files[family.name] and not family.optional:
             findings.append(
                 Finding(CRITICAL, "MISSING_FILE", family.pattern, f"no such file in {raw_dir}")
             )
@@ -500,6 +518,8 @@ def run_expectations(files: dict[str, list[RawFile]], site_dir: Path) -> tuple[A
     data_source = context.data_sources.add_pandas("raw_files")
     findings: list[Finding] = []
     for family in FAMILIES:
+        if not files[family.name]:  # an optional family without files: nothing to check
+            continue
         batch = data_source.add_dataframe_asset(family.name).add_batch_definition_whole_dataframe(
             "all_files"
         )

@@ -87,6 +87,17 @@ INV4,L4,B-500,-Minus Medical,2026-09,RCM,1,120,120,open,USD
 INV5,L5,B-600,@At Health,2026-09,EHR,3,80,240,open,USD
 INV6,L6,,Ghost Clinic,2026-09,RCM,1,120,120,open,USD
 """,
+    # Entitlements at 2026-09-30: A1 RCM 1 seat, 2 billable (above: true-up 1 x 120.00); A2 RCM 3
+    # seats, 1 billable (below: 2 unused); A5 RCM 1 (within); A6 EHR ended 2026-08-31 and A4
+    # EHR none (NO_ENTITLEMENT); E-9 names an account the CRM lacks.
+    "contract_entitlements.csv": """\
+entitlement_id,account_id,product_code,contracted_seats,start_date,end_date,last_modified_at
+E-1,A1,RCM,1,2025-01-01,,2026-01-01
+E-2,a2,rcm,3,01/01/2025,2026-12-31,2026-01-01
+E-5,A5,RCM,1,2025-02-01,,2026-01-01
+E-6,A6,EHR,1,2025-02-01,2026-08-31,2026-01-01
+E-9,A9,RCM,4,2025-02-01,,2026-01-01
+""",
     "billing_invoice_lines_2026_10.csv": """\
 invoice_id,invoice_line_id,billing_account_id,billed_customer_name,billing_period,product_code,billed_quantity,unit_price,line_amount,invoice_status,currency
 INV7,L7,B-100,Acme Health,2026-10,RCM,3,120.00,360.00,open,USD

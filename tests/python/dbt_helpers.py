@@ -18,6 +18,7 @@ MART_TABLES = (
     "fct_billing_discrepancies",
     "fct_provider_discrepancies",
     "fct_data_quality_issues",
+    "fct_entitlement_findings",
 )
 
 

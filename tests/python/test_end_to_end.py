@@ -112,7 +112,8 @@ def test_account_findings_equal_the_answer_key(generated: dict) -> None:
     columns = [
         "billing_month", "customer_key", "account_id", "product_code", "discrepancy_type",
         "crm_active_providers", "billable_providers", "billed_quantity", "quantity_delta",
-        "unit_price", "amount_delta", "is_new", "first_seen_month",
+        "unit_price", "amount_delta", "is_new", "first_seen_month", "invoice_ids",
+        "invoice_status", "recommended_action",
     ]  # fmt: skip
     places = {"unit_price": 4, "amount_delta": 2}
     expected = _decimal_text(
@@ -127,6 +128,32 @@ def test_account_findings_equal_the_answer_key(generated: dict) -> None:
         "OVERBILLED", "UNDERBILLED", "UNBILLED_USAGE", "MISSING_FROM_CRM",
         "ACCOUNT_NOT_ACTIVE_IN_CRM", "GO_LIVE_MISMATCH",
     }, f"the generated data should exercise every account finding type, got {types}"  # fmt: skip
+    actions = Counter(row[columns.index("recommended_action")] for row in expected)
+    invoice_actions = {
+        "Correct the invoice before it is sent", "Issue a credit note",
+        "Issue a supplementary invoice", "Invoice the usage",
+    }  # fmt: skip
+    assert invoice_actions <= set(actions), f"every invoice action should occur, got {actions}"
+
+
+def test_entitlement_findings_equal_the_answer_key(generated: dict) -> None:
+    columns = [
+        "billing_month", "customer_key", "account_id", "product_code", "finding_type",
+        "entitled_seats", "billable_providers", "billed_quantity", "seat_delta", "utilisation",
+        "is_new",
+    ]  # fmt: skip
+    places = {"utilisation": 4}
+    expected = _decimal_text(
+        columns, _key_rows(generated["key_dir"] / "entitlement_findings.csv", columns), places
+    )
+    actual = _decimal_text(
+        columns, _mart_rows(generated, "fct_entitlement_findings", columns), places
+    )
+    _compare(actual, expected, "entitlement findings")
+    types = Counter(row[columns.index("finding_type")] for row in expected)
+    assert set(types) == {
+        "", "USAGE_ABOVE_ENTITLEMENT", "USAGE_BELOW_ENTITLEMENT", "NO_ENTITLEMENT",
+    }, f"the generated data should exercise every entitlement finding, got {types}"  # fmt: skip
 
 
 def test_provider_findings_equal_the_answer_key(generated: dict) -> None:
@@ -162,12 +189,14 @@ def test_every_raw_row_is_accounted_for(generated: dict) -> None:
         "crm_providers.csv": "crm__providers",
         "ops_intake_log*.csv": "ops__intake_log",
         "billing_invoice_lines*.csv": "billing__invoice_lines",
+        "contract_entitlements*.csv": "crm__contract_entitlements",
     }
     staged_models = {
         "crm__accounts": "stg_crm__accounts",
         "crm__providers": "stg_crm__providers",
         "ops__intake_log": "stg_ops__intake_events",
         "billing__invoice_lines": "stg_billing__invoice_lines",
+        "crm__contract_entitlements": "stg_crm__contract_entitlements",
     }
     for pattern, base in families.items():
         raw_rows = raw_row_count(settings.raw_dir, pattern)

@@ -1,4 +1,4 @@
-"""The report files: safe for spreadsheets, the five sheets and the chart, atomic writes."""
+"""The report files: safe for spreadsheets, the six sheets and the chart, atomic writes."""
 
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def test_workbook_sheets_chart_and_no_formula_cells(reconciled_month):
         "Summary",
         "Account findings",
         "Provider findings",
+        "Entitlements",
         "Data quality",
         "Trend",
     ]
@@ -110,6 +111,49 @@ def test_workbook_sheets_hold_the_months_tables(reconciled_month):
 
     trend = list(workbook["Trend"].iter_rows(values_only=True))
     assert "billing_match_rate" in trend[0] and len(trend) == 2  # header and the one month run
+
+
+def test_entitlements_sheet_and_summary_section(reconciled_month):
+    """The small dataset's entitlements (conftest.py): A1 above (1 seat, 2 billable), A2 below
+    (3 seats, 1 billable), A5 within, A4 and A6 (expired in August) without entitlement."""
+    workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
+    header, *rows = list(workbook["Entitlements"].iter_rows(values_only=True))
+    usage = {(row[header.index("customer_key")], row[header.index("product_code")]): row
+             for row in rows}  # fmt: skip
+    assert {key: row[header.index("finding_type")] for key, row in usage.items()} == {
+        ("A1", "RCM"): "USAGE_ABOVE_ENTITLEMENT",
+        ("A2", "RCM"): "USAGE_BELOW_ENTITLEMENT",
+        ("A4", "EHR"): "NO_ENTITLEMENT",
+        ("A5", "RCM"): None,
+        ("A6", "EHR"): "NO_ENTITLEMENT",
+    }
+    above = usage[("A1", "RCM")]
+    assert above[header.index("customer_name")] == "Acme Health, Inc."
+    assert above[header.index("true_up_amount")] == pytest.approx(120.0)
+    assert usage[("A2", "RCM")][header.index("utilisation")] == pytest.approx(0.3333)
+
+    summary = dict(workbook["Summary"].iter_rows(min_row=2, values_only=True))
+    assert summary["seats_above_entitlement"] == 1
+    assert summary["seats_below_entitlement"] == 2
+    assert summary["seats_without_entitlement"] == 2
+    assert summary["true_up_amount"] == pytest.approx(120.0)
+
+
+def test_findings_carry_invoices_status_and_action(reconciled_month):
+    """Filtering invoice_status on open gives what can still be fixed before sending."""
+    report_csv = Path(reconciled_month.result["report_csv"])
+    with report_csv.open(encoding="utf-8-sig", newline="") as handle:
+        rows = {row["customer_key"]: row for row in csv.DictReader(handle)}
+    picked = ("invoice_ids", "invoice_status", "recommended_action")
+    assert [rows["A1"][name] for name in picked] == ["INV1", "closed", "Issue a credit note"]
+    assert [rows["A6"][name] for name in picked] == [
+        "INV5", "open", "Correct the invoice before it is sent",
+    ]  # fmt: skip
+    assert [rows["A4"][name] for name in picked] == ["INV3", "closed", "Invoice the usage"]
+    assert rows["A2"]["recommended_action"] == ""  # a match: nothing to do
+    workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
+    header = [cell.value for cell in workbook["Account findings"][1]]
+    assert set(picked) <= set(header)
 
 
 def _settings(root: Path) -> Settings:

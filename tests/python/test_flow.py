@@ -95,6 +95,9 @@ def test_flow_result_has_paths_and_the_months_numbers(reconciled_month):
     assert Path(result["data_docs"]).parent == reconciled_month.report_dir / MONTH_ONE / "data_docs"
     assert result["report_rows"] == 6
     assert result["overbilled_amount"] == pytest.approx(280.0)  # A1 +120, A6 +160
+    # entitlements (conftest.py): A1 one seat above (120.00 at list price), A2 two below
+    assert (result["seats_above_entitlement"], result["seats_below_entitlement"]) == (1, 2)
+    assert result["true_up_amount"] == pytest.approx(120.0)
     assert result["underbilled_amount"] == pytest.approx(80.0)  # A4 unbilled usage
     assert result["raw_file_warnings"] == 1  # one event_at of eight is not a date
     assert result["dbt_nodes"] > 100
@@ -147,6 +150,8 @@ def test_each_dbt_node_is_a_task_and_artifacts_are_published(reconciled_month):
     summary = next(a for a in artifacts if a.key == "reconciliation-summary")
     assert f"# Provider reconciliation {MONTH_ONE}" in summary.data
     assert "280.00" in summary.data
+    assert "| seats above / below entitlement | 1 / 2 |" in summary.data
+    assert "| true-up at list price | 120.00 |" in summary.data
 
 
 # --------------------------------------------------------------------------- bad runs

@@ -337,28 +337,37 @@ def test_hand_made_counts(hand_made: dict[str, list[tuple[str, ...]]]) -> None:
 
 def test_hand_made_account_findings(hand_made: dict[str, list[tuple[str, ...]]]) -> None:
     gamma = "UNMATCHED:gamma health"
+    credit, check = "Issue a credit note", "Confirm the account status with Customer Success"
+    go_live, usage = "Correct the go-live date in the CRM", "Invoice the usage"
+    create = "Create the account in the CRM or map the name in legacy_customer_names"
     assert hand_made["billing_discrepancies.csv"] == [
         ("2026-01-01", "A2", "A2", "TELE", "OVERBILLED", "0", "1", "3", "2", "100.0000",
-         "200.00", "true", "2026-01-01"),
+         "200.00", "true", "2026-01-01", "INV-L2,INV-L3", "closed", credit),
         ("2026-01-01", "A4", "A4", "", "ACCOUNT_NOT_ACTIVE_IN_CRM", "0", "1", "1", "0", "",
-         "0.00", "true", "2026-01-01"),
+         "0.00", "true", "2026-01-01", "INV-L6", "", check),  # a draft invoice: no status
         ("2026-01-01", "A4", "A4", "", "GO_LIVE_MISMATCH", "0", "1", "1", "0", "", "0.00",
-         "true", "2026-01-01"),
+         "true", "2026-01-01", "INV-L6", "", go_live),
         ("2026-01-01", gamma, "", "", "MISSING_FROM_CRM", "0", "1", "0", "-1", "", "-100.00",
-         "true", "2026-01-01"),
+         "true", "2026-01-01", "", "", create),  # L4 and L5 count for nothing
         ("2026-01-01", gamma, "", "TELE", "UNBILLED_USAGE", "0", "1", "0", "-1", "100.0000",
-         "-100.00", "true", "2026-01-01"),
+         "-100.00", "true", "2026-01-01", "", "", usage),
         ("2026-02-01", "A2", "A2", "TELE", "UNBILLED_USAGE", "0", "1", "0", "-1", "100.0000",
-         "-100.00", "true", "2026-02-01"),
+         "-100.00", "true", "2026-02-01", "", "", usage),
         ("2026-02-01", "A4", "A4", "", "ACCOUNT_NOT_ACTIVE_IN_CRM", "0", "1", "0", "-1", "",
-         "-100.00", "false", "2026-01-01"),
+         "-100.00", "false", "2026-01-01", "", "", check),
         ("2026-02-01", "A4", "A4", "TELE", "UNBILLED_USAGE", "0", "1", "0", "-1", "100.0000",
-         "-100.00", "true", "2026-02-01"),
+         "-100.00", "true", "2026-02-01", "", "", usage),
         ("2026-02-01", gamma, "", "", "MISSING_FROM_CRM", "0", "1", "0", "-1", "", "-100.00",
-         "false", "2026-01-01"),
+         "false", "2026-01-01", "", "", create),
         ("2026-02-01", gamma, "", "TELE", "UNBILLED_USAGE", "0", "1", "0", "-1", "100.0000",
-         "-100.00", "false", "2026-01-01"),
+         "-100.00", "false", "2026-01-01", "", "", usage),
     ]  # fmt: skip
+
+
+def test_hand_made_without_entitlement_files_has_no_entitlement_findings(
+    hand_made: dict[str, list[tuple[str, ...]]],
+) -> None:
+    assert hand_made["entitlement_findings.csv"] == []
 
 
 def test_hand_made_provider_findings(hand_made: dict[str, list[tuple[str, ...]]]) -> None:
@@ -392,6 +401,139 @@ def test_hand_made_data_quality(hand_made: dict[str, list[tuple[str, ...]]]) -> 
         ("2026-02-01", lines, "L5", "UNPARSEABLE_DATE", "billing_period"),
         ("2026-01-01", lines, "L6", "UNKNOWN_STATUS", "invoice_status"),
     ])  # fmt: skip
+
+
+# =========================================================================== entitlements, actions
+# Contract 5: every month E is the month's last day; every provider was live before 2026.
+#   account  TELE billable  entitlements (TELE unless said)          January        February
+#   A1       2              2 seats, ends 2026-01-31 (E of January)  within         NO_ENTITLEMENT
+#   A2       3              1 seat, starts 2026-01-31 (E), open      ABOVE          ABOVE
+#   A3       4              2 open + 3 from 2026-02-10 (overlap)     ABOVE (2)      BELOW (5)
+#   A4       2              ANLYT 3, none of TELE                    NO_ENT / BELOW same
+#   A5       1              5 seats from 2026-02-01 (day after E)    NO_ENTITLEMENT BELOW
+#   A6, A7   1              seats "ten" / end "2026-02-30": nothing  NO_ENTITLEMENT same
+#   A8       2              3 seats, open                            BELOW 0.6667   same
+# January's invoices: A1 3 open, A2 4 closed, A3 2 closed + 1 open, A4 1 closed, A5 3 draft.
+ENTITLED_NPIS = [npi(f"3{number:08d}") for number in range(16)]
+ENTITLED_PROVIDERS = {"A1": 2, "A2": 3, "A3": 4, "A4": 2, "A5": 1, "A6": 1, "A7": 1, "A8": 2}
+
+
+def entitlement(entitlement_id: str, account: str, seats: str, start: str, end: str = "",
+                product: str = "TELE", modified: str = "2026-01-01") -> list[str]:  # fmt: skip
+    return [entitlement_id, account, product, seats, start, end, modified]
+
+
+@pytest.fixture(scope="module")
+def hand_made_entitlements(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, list[tuple[str, ...]]]:
+    root = tmp_path_factory.mktemp("entitlements")
+    raw, seeds = root / "raw", root / "seeds"
+    write_csv(seeds / "products.csv", reference.PRODUCT_COLUMNS, [
+        ["TELE", "Telehealth Suite", "true", "100.00"], ["ANLYT", "Analytics", "true", "50"],
+    ])  # fmt: skip
+    write_csv(seeds / "valid_departments.csv", reference.DEPARTMENT_COLUMNS, [["Cardiology"]])
+    write_csv(seeds / "legacy_customer_names.csv", reference.LEGACY_COLUMNS, [])
+    write_csv(raw / "crm_accounts.csv", reference.CRM_ACCOUNT_COLUMNS, [
+        [account, f"Clinic {account}", "active", "2025-01-01", f"B{account}", "2026-01-01"]
+        for account in ENTITLED_PROVIDERS
+    ])  # fmt: skip
+    write_csv(raw / "crm_providers.csv", reference.CRM_PROVIDER_COLUMNS, [])
+    npis = iter(ENTITLED_NPIS)
+    write_csv(raw / "ops_intake_log_2026_01.csv", reference.EVENT_COLUMNS, [
+        event(f"E-{account}-{number}", "2025-12-01T09:00", "", account, next(npis), "Ann Lee")
+        for account, count in ENTITLED_PROVIDERS.items() for number in range(count)
+    ])  # fmt: skip
+    write_csv(raw / "billing_invoice_lines_2026_01.csv", reference.INVOICE_LINE_COLUMNS, [
+        line("L1", "BA1", "", "2026-01", "3", status="open"),
+        line("L2", "BA2", "", "2026-01", "4", status="closed"),
+        line("L3", "BA3", "", "2026-01", "2", status="closed"),
+        line("L4", "BA3", "", "2026-01", "1", status="OPEN "),
+        line("L5", "BA4", "", "2026-01", "1", status="closed"),
+        line("L6", "BA5", "", "2026-01", "3", status="draft"),
+    ])  # fmt: skip
+    write_csv(raw / "contract_entitlements.csv", reference.ENTITLEMENT_COLUMNS, [
+        entitlement("X1", "A1", "2", "2025-01-01", "01/31/2026"),
+        entitlement("X2", "a2", "1", "31-Jan-2026"),
+        entitlement("X3", "A3", "2", "2025-06-01", modified="2026-01-05T10:00"),
+        entitlement("X4", "A3", "3", "2026-02-10", "2026-12-31"),
+        entitlement("X5", "A4", "3", "2025-06-01", product="anlyt"),
+        entitlement("X6", "A5", "5.0", "2026-02-01"),
+        entitlement("X7", "A6", "ten", "2025-06-01"),
+        entitlement("X8", "A7", "1", "2025-06-01", "2026-02-30"),
+        entitlement("X9", "ZZ", "3", "2025-06-01"),
+        entitlement("X10", "A1", "3", "2025-06-01", product="TELE-2"),
+        entitlement("X12", "A8", "3", "2025-06-01"),
+    ])  # fmt: skip
+    write_csv(raw / "contract_entitlements_old.csv", reference.ENTITLEMENT_COLUMNS, [
+        entitlement("x3", "A3", "9", "2025-06-01", modified="2026-01-01T10:00"),  # older: loses
+    ])  # fmt: skip
+    return reference.answer_key_rows(raw, seeds, HAND_MONTHS)
+
+
+def test_hand_made_entitlement_findings(
+    hand_made_entitlements: dict[str, list[tuple[str, ...]]],
+) -> None:
+    above, below = "USAGE_ABOVE_ENTITLEMENT", "USAGE_BELOW_ENTITLEMENT"
+    none, jan, feb = "NO_ENTITLEMENT", "2026-01-01", "2026-02-01"
+    assert hand_made_entitlements["entitlement_findings.csv"] == [
+        (jan, "A1", "A1", "TELE", "", "2", "2", "3", "0", "1.0000", "true"),
+        (jan, "A2", "A2", "TELE", above, "1", "3", "4", "2", "3.0000", "true"),
+        (jan, "A3", "A3", "TELE", above, "2", "4", "3", "2", "2.0000", "true"),
+        (jan, "A4", "A4", "ANLYT", below, "3", "0", "0", "-3", "0.0000", "true"),
+        (jan, "A4", "A4", "TELE", none, "0", "2", "1", "2", "", "true"),
+        (jan, "A5", "A5", "TELE", none, "0", "1", "3", "1", "", "true"),
+        (jan, "A6", "A6", "TELE", none, "0", "1", "0", "1", "", "true"),
+        (jan, "A7", "A7", "TELE", none, "0", "1", "0", "1", "", "true"),
+        (jan, "A8", "A8", "TELE", below, "3", "2", "0", "-1", "0.6667", "true"),
+        (feb, "A1", "A1", "TELE", none, "0", "2", "0", "2", "", "true"),
+        (feb, "A2", "A2", "TELE", above, "1", "3", "0", "2", "3.0000", "false"),
+        (feb, "A3", "A3", "TELE", below, "5", "4", "0", "-1", "0.8000", "true"),
+        (feb, "A4", "A4", "ANLYT", below, "3", "0", "0", "-3", "0.0000", "false"),
+        (feb, "A4", "A4", "TELE", none, "0", "2", "0", "2", "", "false"),
+        (feb, "A5", "A5", "TELE", below, "5", "1", "0", "-4", "0.2000", "true"),
+        (feb, "A6", "A6", "TELE", none, "0", "1", "0", "1", "", "false"),
+        (feb, "A7", "A7", "TELE", none, "0", "1", "0", "1", "", "false"),
+        (feb, "A8", "A8", "TELE", below, "3", "2", "0", "-1", "0.6667", "false"),
+    ]  # fmt: skip
+
+
+def test_hand_made_actions(hand_made_entitlements: dict[str, list[tuple[str, ...]]]) -> None:
+    columns = reference.BILLING_DISCREPANCY_COLUMNS
+    names = ("billing_month", "customer_key", "discrepancy_type", "invoice_ids",
+             "invoice_status", "recommended_action")  # fmt: skip
+    picked = [columns.index(name) for name in names]
+    actions = [
+        tuple(row[position] for position in picked)
+        for row in hand_made_entitlements["billing_discrepancies.csv"]
+    ]
+    jan, correct = "2026-01-01", "Correct the invoice before it is sent"
+    assert actions[:8] == [
+        (jan, "A1", "OVERBILLED", "INV-L1", "open", correct),
+        (jan, "A2", "OVERBILLED", "INV-L2", "closed", "Issue a credit note"),
+        (jan, "A3", "UNDERBILLED", "INV-L3,INV-L4", "open", correct),
+        (jan, "A4", "UNDERBILLED", "INV-L5", "closed", "Issue a supplementary invoice"),
+        (jan, "A5", "OVERBILLED", "INV-L6", "", "Check the invoice status in the billing system"),
+        (jan, "A6", "UNBILLED_USAGE", "", "", "Invoice the usage"),
+        (jan, "A7", "UNBILLED_USAGE", "", "", "Invoice the usage"),
+        (jan, "A8", "UNBILLED_USAGE", "", "", "Invoice the usage"),
+    ]
+
+
+def test_hand_made_entitlement_data_quality(
+    hand_made_entitlements: dict[str, list[tuple[str, ...]]],
+) -> None:
+    issues = {
+        row[2:] for row in hand_made_entitlements["data_quality_issues.csv"]
+        if row[1] == "contract_entitlements"
+    }  # fmt: skip
+    assert issues == {
+        ("X3", "DUPLICATE_RECORD", "entitlement_id"),
+        ("X7", "UNPARSEABLE_NUMBER", "contracted_seats"),
+        ("X8", "UNPARSEABLE_DATE", "end_date"),
+        ("X9", "UNMATCHED_CUSTOMER", "account_id"),
+        ("X10", "UNKNOWN_PRODUCT", "product_code"),
+    }
 
 
 def test_a_bloom_filter_false_positive_changes_nothing(

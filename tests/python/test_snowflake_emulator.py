@@ -48,8 +48,10 @@ MARTS = (
     "fct_billing_discrepancies",
     "fct_provider_discrepancies",
     "fct_data_quality_issues",
+    "fct_entitlement_findings",
     "rpt_finance_report",
     "rpt_monthly_summary",
+    "rpt_entitlement_usage",
 )
 EMULATOR_SCHEMA = "recon"  # profiles.yml, target snowflake_emulator
 DBT_TIMEOUT_SECONDS = 300  # a query fakesnow cannot run can make the connector retry forever

@@ -35,6 +35,7 @@ def test_valid_files_pass_and_data_docs_are_saved(raw_dir: Path, tmp_path: Path)
         "crm_providers": 6,
         "ops_intake_log": 9,
         "billing_invoice_lines": 7,
+        "contract_entitlements": 5,
     }
     (warning,) = result.warnings  # the dataset's one unparseable event_at of eight
     assert (warning.check, warning.column, warning.lines) == (
@@ -137,3 +138,32 @@ def test_thresholds_decide_what_is_a_warning(raw_dir: Path, monkeypatch: pytest.
     monkeypatch.setenv("RECON_MIN_DATE_PARSE_RATE", "0.8")  # 7 of 8 event dates parse
     result = check_raw_files(raw_dir, None)
     assert result.warnings == ()
+
+
+def test_entitlement_files_are_optional(raw_dir: Path):
+    (raw_dir / "contract_entitlements.csv").unlink()
+    result = check_raw_files(raw_dir, None)
+    assert result.rows["contract_entitlements"] == 0
+    assert not any(name.startswith("contract_entitlements") for name in result.files)
+
+
+def test_an_entitlement_file_gets_the_same_critical_checks(raw_dir: Path):
+    path = raw_dir / "contract_entitlements.csv"
+    path.write_text(path.read_text().replace(",end_date,", ",ends,"), encoding="utf-8")
+    header = b"entitlement_id,account_id,product_code,contracted_seats,start_date,end_date,"
+    _append(raw_dir / "contract_entitlements_2.csv", header + b"last_modified_at\n ,A1,RCM,1,,,\n")
+    message = _critical(raw_dir)
+    assert "contract_entitlements.csv, column end_date: required column 'end_date'" in message
+    assert (
+        "contract_entitlements_2.csv, column entitlement_id, line 2: key entitlement_id" in message
+    )
+
+
+def test_entitlement_values_get_warnings(raw_dir: Path):
+    _append(raw_dir / "contract_entitlements.csv", b"E-10,A1,RCM,ten,someday,,2026-01-01\n")
+    result = check_raw_files(raw_dir, None)
+    by_check = {(w.check, w.column): w for w in result.warnings}
+    seats = by_check[("NON_INTEGER_QUANTITY", "contracted_seats")]
+    assert (seats.file, seats.lines) == ("contract_entitlements.csv", (7,))
+    start = by_check[("LOW_DATE_PARSE_RATE", "start_date")]  # 5 of 6 parse: below 95%
+    assert (start.file, start.lines) == ("contract_entitlements.csv", (7,))

@@ -261,6 +261,78 @@
         "match_method = 'ambiguous'",
         'billing_month',
     ],
+    [
+        'entitlements',
+        'contract_entitlements',
+        'DUPLICATE_RECORD',
+        'entitlement_id',
+        'entitlement_id',
+        'is_duplicate',
+        'null',
+    ],
+    [
+        'entitlements',
+        'contract_entitlements',
+        'MISSING_ID',
+        'entitlement_id',
+        'entitlement_id',
+        'entitlement_id is null',
+        'null',
+    ],
+    [
+        'entitlements',
+        'contract_entitlements',
+        'UNPARSEABLE_NUMBER',
+        'contracted_seats',
+        'raw_contracted_seats',
+        'not is_duplicate and has_unparseable_contracted_seats',
+        'null',
+    ],
+    [
+        'entitlements',
+        'contract_entitlements',
+        'UNPARSEABLE_DATE',
+        'start_date',
+        'raw_start_date',
+        'not is_duplicate and has_unparseable_start_date',
+        'null',
+    ],
+    [
+        'entitlements',
+        'contract_entitlements',
+        'UNPARSEABLE_DATE',
+        'end_date',
+        'raw_end_date',
+        'not is_duplicate and has_unparseable_end_date',
+        'null',
+    ],
+    [
+        'entitlements',
+        'contract_entitlements',
+        'UNPARSEABLE_DATE',
+        'last_modified_at',
+        'raw_last_modified_at',
+        'not is_duplicate and has_unparseable_last_modified_at',
+        'null',
+    ],
+    [
+        'entitlements_resolved',
+        'contract_entitlements',
+        'UNKNOWN_PRODUCT',
+        'product_code',
+        'raw_product_code',
+        'product_code is null',
+        'null',
+    ],
+    [
+        'entitlements_resolved',
+        'contract_entitlements',
+        'UNMATCHED_CUSTOMER',
+        'account_id',
+        'account_id',
+        'crm_account_id is null',
+        'null',
+    ],
 ] %}
 
 -- One row per problem found in a raw record, over every raw file, with the month the
@@ -283,6 +355,14 @@ intake_log as (
 
 invoice_lines as (
     select * from {{ ref('base_billing__invoice_lines') }}
+),
+
+entitlements as (
+    select * from {{ ref('base_crm__contract_entitlements') }}
+),
+
+entitlements_resolved as (
+    select * from {{ ref('int_contract_entitlements_resolved') }}
 ),
 
 products as (

@@ -7,6 +7,10 @@ customer_products as (
     select * from {{ ref('int_customer_products_monthly') }}
 ),
 
+invoices_of_findings as (
+    select * from {{ ref('int_invoices_of_findings_monthly') }}
+),
+
 product_findings as (
     select
         customer_key,
@@ -120,16 +124,29 @@ previous_month_findings as (
 ),
 {% endif %}
 
-findings_compared_to_previous_month as (
+findings_with_invoices as (
     select
         findings.*,
-        previous_month_findings.first_seen_month as previous_first_seen_month
+        invoices_of_findings.invoice_ids,
+        invoices_of_findings.invoice_status
     from findings
+    left join invoices_of_findings
+        on
+            findings.customer_key = invoices_of_findings.customer_key
+            and coalesce(findings.product_code, '') = coalesce(invoices_of_findings.product_code, '')
+),
+
+findings_compared_to_previous_month as (
+    select
+        findings_with_invoices.*,
+        previous_month_findings.first_seen_month as previous_first_seen_month
+    from findings_with_invoices
     left join previous_month_findings
         on
-            findings.customer_key = previous_month_findings.customer_key
-            and findings.discrepancy_type = previous_month_findings.discrepancy_type
-            and coalesce(findings.product_code, '') = coalesce(previous_month_findings.product_code, '')
+            findings_with_invoices.customer_key = previous_month_findings.customer_key
+            and findings_with_invoices.discrepancy_type = previous_month_findings.discrepancy_type
+            and coalesce(findings_with_invoices.product_code, '')
+            = coalesce(previous_month_findings.product_code, '')
 ),
 
 final as (
@@ -144,6 +161,9 @@ final as (
         discrepancy_type,
         {{ status_label('discrepancy_type') }} as status_label,
         {{ finding_reason() }} as reason,
+        invoice_ids,
+        invoice_status,
+        {{ recommended_action('discrepancy_type', 'invoice_status') }} as recommended_action,
         cast(crm_active_providers as bigint) as crm_active_providers,
         cast(billable_providers as bigint) as billable_providers,
         cast(billed_quantity as bigint) as billed_quantity,

@@ -1,6 +1,7 @@
 -- One row per customer and product of the billing month with its counts from the CRM,
 -- operations and billing, its status label, its findings and their dollar impact,
--- ranked by absolute dollar impact (rank 1 first).
+-- the invoices of its lines with their status and the recommended action, ranked by
+-- absolute dollar impact (rank 1 first).
 with
 
 billing_discrepancies as (
@@ -10,6 +11,11 @@ billing_discrepancies as (
 
 customer_products as (
     select * from {{ ref('int_customer_products_monthly') }}
+),
+
+invoices_of_products as (
+    select * from {{ ref('int_invoices_of_findings_monthly') }}
+    where product_code is not null
 ),
 
 product_findings as (
@@ -25,7 +31,13 @@ account_findings as (
         max(case when discrepancy_type = 'ACCOUNT_NOT_ACTIVE_IN_CRM' then 1 else 0 end) = 1
             as is_account_not_active,
         max(case when discrepancy_type = 'GO_LIVE_MISMATCH' then 1 else 0 end) = 1 as is_go_live_mismatch,
-        max(case when is_new then 1 else 0 end) = 1 as has_new_account_finding
+        max(case when is_new then 1 else 0 end) = 1 as has_new_account_finding,
+        max(case when discrepancy_type = 'MISSING_FROM_CRM' then recommended_action end)
+            as missing_from_crm_action,
+        max(case when discrepancy_type = 'ACCOUNT_NOT_ACTIVE_IN_CRM' then recommended_action end)
+            as account_not_active_in_crm_action,
+        max(case when discrepancy_type = 'GO_LIVE_MISMATCH' then recommended_action end)
+            as go_live_mismatch_action
     from billing_discrepancies
     where product_code is null
     group by customer_key
@@ -48,6 +60,15 @@ report_rows as (
             else 'Match'
         end as status_label,
         coalesce(product_findings.reason, 'Billed quantity equals billable providers.') as reason,
+        invoices_of_products.invoice_ids,
+        invoices_of_products.invoice_status,
+        case
+            when account_findings.is_missing_from_crm then account_findings.missing_from_crm_action
+            when product_findings.discrepancy_type is not null then product_findings.recommended_action
+            when account_findings.is_account_not_active
+                then account_findings.account_not_active_in_crm_action
+            when account_findings.is_go_live_mismatch then account_findings.go_live_mismatch_action
+        end as recommended_action,
         customer_products.crm_active_providers,
         customer_products.billable_providers,
         customer_products.billed_quantity,
@@ -66,6 +87,10 @@ report_rows as (
             and customer_products.product_code = product_findings.product_code
     left join account_findings
         on customer_products.customer_key = account_findings.customer_key
+    left join invoices_of_products
+        on
+            customer_products.customer_key = invoices_of_products.customer_key
+            and customer_products.product_code = invoices_of_products.product_code
 ),
 
 final as (

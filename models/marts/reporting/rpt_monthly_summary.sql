@@ -1,5 +1,6 @@
 -- One row per billing month that has been run: billing match rate, overbilled and
--- underbilled dollars, findings by type, and new versus recurring findings.
+-- underbilled dollars, findings by type, new versus recurring findings, and usage against
+-- entitlements (seats above and below, true-up dollars at list price).
 with
 
 provider_counts as (
@@ -16,6 +17,17 @@ provider_discrepancies as (
 
 data_quality_issues as (
     select * from {{ ref('fct_data_quality_issues') }}
+),
+
+entitlement_findings as (
+    select * from {{ ref('fct_entitlement_findings') }}
+),
+
+products as (
+    select
+        product_code,
+        list_price_usd
+    from {{ ref('stg_reference__products') }}
 ),
 
 counts_by_month as (
@@ -62,6 +74,49 @@ data_quality_by_month as (
     group by billing_month
 ),
 
+entitlements_by_month as (
+    select
+        entitlement_findings.billing_month,
+        sum(case when entitlement_findings.finding_type = 'USAGE_ABOVE_ENTITLEMENT' then 1 else 0 end)
+            as usage_above_entitlement_findings,
+        sum(case when entitlement_findings.finding_type = 'USAGE_BELOW_ENTITLEMENT' then 1 else 0 end)
+            as usage_below_entitlement_findings,
+        sum(case when entitlement_findings.finding_type = 'NO_ENTITLEMENT' then 1 else 0 end)
+            as no_entitlement_findings,
+        sum(
+            case
+                when entitlement_findings.finding_type = 'USAGE_ABOVE_ENTITLEMENT'
+                    then entitlement_findings.seat_delta
+                else 0
+            end
+        ) as seats_above_entitlement,
+        sum(
+            case
+                when entitlement_findings.finding_type = 'USAGE_BELOW_ENTITLEMENT'
+                    then -entitlement_findings.seat_delta
+                else 0
+            end
+        ) as seats_below_entitlement,
+        sum(
+            case
+                when entitlement_findings.finding_type = 'NO_ENTITLEMENT'
+                    then entitlement_findings.seat_delta
+                else 0
+            end
+        ) as seats_without_entitlement,
+        sum(
+            case
+                when entitlement_findings.finding_type = 'USAGE_ABOVE_ENTITLEMENT'
+                    then entitlement_findings.seat_delta * products.list_price_usd
+                else 0
+            end
+        ) as true_up_amount
+    from entitlement_findings
+    left join products
+        on entitlement_findings.product_code = products.product_code
+    group by entitlement_findings.billing_month
+),
+
 final as (
     select
         counts_by_month.billing_month,
@@ -82,7 +137,16 @@ final as (
         cast(coalesce(findings_by_month.overbilled_amount, 0) as decimal(18, 2)) as overbilled_amount,
         cast(coalesce(findings_by_month.underbilled_amount, 0) as decimal(18, 2)) as underbilled_amount,
         coalesce(provider_findings_by_month.provider_findings, 0) as provider_findings,
-        coalesce(data_quality_by_month.data_quality_issues, 0) as data_quality_issues
+        coalesce(data_quality_by_month.data_quality_issues, 0) as data_quality_issues,
+        coalesce(entitlements_by_month.usage_above_entitlement_findings, 0)
+            as usage_above_entitlement_findings,
+        coalesce(entitlements_by_month.usage_below_entitlement_findings, 0)
+            as usage_below_entitlement_findings,
+        coalesce(entitlements_by_month.no_entitlement_findings, 0) as no_entitlement_findings,
+        coalesce(entitlements_by_month.seats_above_entitlement, 0) as seats_above_entitlement,
+        coalesce(entitlements_by_month.seats_below_entitlement, 0) as seats_below_entitlement,
+        coalesce(entitlements_by_month.seats_without_entitlement, 0) as seats_without_entitlement,
+        cast(coalesce(entitlements_by_month.true_up_amount, 0) as decimal(18, 2)) as true_up_amount
     from counts_by_month
     left join findings_by_month
         on counts_by_month.billing_month = findings_by_month.billing_month
@@ -90,6 +154,8 @@ final as (
         on counts_by_month.billing_month = provider_findings_by_month.billing_month
     left join data_quality_by_month
         on counts_by_month.billing_month = data_quality_by_month.billing_month
+    left join entitlements_by_month
+        on counts_by_month.billing_month = entitlements_by_month.billing_month
 )
 
 select * from final
