@@ -4,6 +4,7 @@
 |-------------------|------------------------------------------|----------------------------|
 | RECON_RAW_DIR     | folder of raw CSV files                  | data/raw                   |
 | RECON_SEEDS_DIR   | folder of the reference seeds            | seeds                      |
+| RECON_RESOLUTIONS_DIR | folder of discrepancy_resolutions.csv (decisions on findings) | resolutions |
 | RECON_DUCKDB_PATH | DuckDB database the marts are written to | data/provider_recon.duckdb |
 | RECON_REPORT_DIR  | where monthly reports are written        | reports                    |
 | RECON_TARGET      | dbt target (duckdb or snowflake)         | duckdb                     |
@@ -33,6 +34,7 @@ class Settings:
     duckdb_path: Path
     report_dir: Path
     target: str
+    resolutions_dir: Path = PROJECT_DIR / "resolutions"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             duckdb_path=_path("RECON_DUCKDB_PATH", "data/provider_recon.duckdb"),
             report_dir=_path("RECON_REPORT_DIR", "reports"),
             target=os.environ.get("RECON_TARGET", "duckdb"),
+            resolutions_dir=_path("RECON_RESOLUTIONS_DIR", "resolutions"),
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -50,6 +53,7 @@ class Settings:
         return {
             "RECON_RAW_DIR": str(self.raw_dir),
             "RECON_SEEDS_DIR": str(self.seeds_dir),
+            "RECON_RESOLUTIONS_DIR": str(self.resolutions_dir),
             "RECON_DUCKDB_PATH": str(self.duckdb_path),
             "RECON_TARGET": self.target,
         }

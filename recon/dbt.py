@@ -53,16 +53,26 @@ def target_dir(settings: Settings) -> Path:
     return path if path.is_absolute() else settings.project_dir / path
 
 
-def seeds_path_for_dbt(settings: Settings) -> str:
-    """The seeds folder as dbt must see it: relative to the project (see the module doc)."""
-    seeds_dir = settings.seeds_dir.resolve()
+def _folder_for_dbt(settings: Settings, folder: Path, staged_name: str) -> str:
+    """A seeds folder as dbt must see it: relative to the project (see the module doc)."""
+    folder = folder.resolve()
     project_dir = settings.project_dir.resolve()
-    if not seeds_dir.is_relative_to(project_dir):
-        staged = target_dir(settings).resolve() / "recon_seeds"
+    if not folder.is_relative_to(project_dir):
+        staged = target_dir(settings).resolve() / staged_name
         shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(seeds_dir, staged)
-        seeds_dir = staged
-    return os.path.relpath(seeds_dir, project_dir)
+        shutil.copytree(folder, staged)
+        folder = staged
+    return os.path.relpath(folder, project_dir)
+
+
+def seeds_path_for_dbt(settings: Settings) -> str:
+    """The reference seeds folder, relative to the project."""
+    return _folder_for_dbt(settings, settings.seeds_dir, "recon_seeds")
+
+
+def resolutions_path_for_dbt(settings: Settings) -> str:
+    """The folder of discrepancy_resolutions.csv, relative to the project."""
+    return _folder_for_dbt(settings, settings.resolutions_dir, "recon_resolutions")
 
 
 def dbt_env(settings: Settings, billing_month: str | None = None) -> dict[str, str]:
@@ -72,6 +82,7 @@ def dbt_env(settings: Settings, billing_month: str | None = None) -> dict[str, s
     return {
         **settings.dbt_env(),
         "RECON_SEEDS_DIR": seeds_path_for_dbt(settings),
+        "RECON_RESOLUTIONS_DIR": resolutions_path_for_dbt(settings),
         "RECON_BILLING_MONTH": billing_month or "",
     }
 
