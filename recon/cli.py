@@ -124,6 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"        {result['report_xlsx']}")
     if result["data_docs"]:
         print(f"raw-file checks: {result['data_docs']}")
+    print(f"dbt docs: {result['dbt_docs']}")
     return 0
 
 

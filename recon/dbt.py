@@ -202,3 +202,33 @@ def build_with_prefect(settings: Settings, billing_month: str) -> int:
         detail = "\n".join(f"  - {failure}" for failure in failures) or "  (no node reported)"
         raise DbtBuildFailed(f"dbt build of {billing_month} failed:\n{detail}")
     return len(node_results)
+
+
+DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+
+
+def generate_docs(settings: Settings, billing_month: str, out_dir: Path) -> Path:
+    """`dbt docs generate --static` of the project as built for the month, copied to out_dir
+    (index.html for `dbt docs serve`-style hosting, static_index.html that opens from a file,
+    manifest.json and catalog.json); returns the static page. Raises DbtBuildFailed."""
+    from dbt.cli.main import dbtRunner
+
+    args = dbt_args("docs", settings, billing_month)
+    args.insert(1, "generate")
+    args.append("--static")
+    with dbt_environment(settings):
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            release_duckdb()
+    if not result.success:
+        raise DbtBuildFailed(f"dbt docs generate of {billing_month} failed: {result.exception}")
+    source = target_dir(settings)
+    staging = out_dir.parent / f".{out_dir.name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in DOCS_FILES:
+        shutil.copy2(source / name, staging / name)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
+    return out_dir / "static_index.html"
