@@ -4,10 +4,12 @@
 |-------------------|------------------------------------------|----------------------------|
 | RECON_RAW_DIR     | folder of raw CSV files                  | data/raw                   |
 | RECON_SEEDS_DIR   | folder of the reference seeds            | seeds                      |
-| RECON_RESOLUTIONS_DIR | folder of discrepancy_resolutions.csv (decisions on findings) | resolutions |
 | RECON_DUCKDB_PATH | DuckDB database the marts are written to | data/provider_recon.duckdb |
 | RECON_REPORT_DIR  | where monthly reports are written        | reports                    |
 | RECON_TARGET      | dbt target (duckdb or snowflake)         | duckdb                     |
+
+RECON_RESOLUTIONS_DIR (default `resolutions`) is the folder of discrepancy_resolutions.csv,
+the decisions on findings (docs/DECISIONS.md).
 
 Relative paths are relative to the project directory (the repository root).
 """

@@ -93,15 +93,16 @@ def findings_section(
                 "customer_name",
                 "product_code",
                 "status_label",
-                "resolution_status",
                 "amount_delta",
+                "resolution_status",
+                "decision",
+                "age_days",
+                "is_reopened",
+                "previous_decision",
                 "is_material",
+                "is_new",
                 "billable_providers",
                 "billed_quantity",
-                "age_days",
-                "decision",
-                "is_reopened",
-                "is_new",
                 "reason",
                 "discrepancy_id",
             ]
@@ -132,6 +133,7 @@ def findings_section(
         f"{len(behind)} billable providers of {finding['customer_name']} for "
         f"{finding['product_code']} at the month end; billed {finding['billed_quantity']}."
     )
+    behind = behind.assign(go_live_date=behind["go_live_date"].map(as_date))
     st.table(behind[["npi", "provider_name", "department", "go_live_date", "event_id"]])
     account_id = finding["customer_key"]
     related = provider_findings[provider_findings["account_id"] == account_id]

@@ -1,10 +1,10 @@
 """What the dashboard reads: the marts, from DuckDB (read-only) or Snowflake.
 
-| variable          | meaning                                               | default                    |
-|-------------------|-------------------------------------------------------|----------------------------|
-| RECON_TARGET      | duckdb, snowflake or snowflake_emulator               | duckdb                     |
-| RECON_DUCKDB_PATH | the DuckDB file (opened read-only, closed after each query) | data/provider_recon.duckdb |
-| SNOWFLAKE_*       | connection settings (docs/snowflake.md); the marts' schema is SNOWFLAKE_SCHEMA | recon |
+- RECON_TARGET: duckdb (default), snowflake or snowflake_emulator;
+- RECON_DUCKDB_PATH: the DuckDB file (default data/provider_recon.duckdb), opened read-only
+  and closed after each query;
+- SNOWFLAKE_*: the connection settings (docs/snowflake.md); the marts' schema is
+  SNOWFLAKE_SCHEMA (default recon).
 
 Every query is plain SQL over the mart tables with `?` parameters, the same on both engines.
 A DuckDB connection is held only for the duration of one query, so the monthly build (the
@@ -125,7 +125,9 @@ def _duckdb_query(path: Path, sql: str, parameters: list[Any]) -> pd.DataFrame:
     import duckdb
 
     if not path.exists():
-        raise FileNotFoundError(f"no DuckDB database at {path}: run `recon run` or `make demo` first")
+        raise FileNotFoundError(
+            f"no DuckDB database at {path}: run `recon run` or `make demo` first"
+        )
     connection = duckdb.connect(str(path), read_only=True)
     try:
         return connection.execute(sql, parameters).df()

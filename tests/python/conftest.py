@@ -301,6 +301,7 @@ def decided_history(tmp_path_factory: pytest.TempPathFactory, dbt_target: Path) 
         build_production(settings, MONTH_ONE)
         credited = discrepancy_id(MONTH_ONE, "A4", "EHR", "UNBILLED_USAGE")
         disputed = discrepancy_id(MONTH_ONE, "A1", "RCM", "OVERBILLED")
+        accepted = discrepancy_id(MONTH_TWO, "A6", "EHR", "UNBILLED_USAGE")
         resolutions.write_text(
             RESOLUTIONS_HEADER
             # a dispute first, then the invoice correction: the latest decision is in force
@@ -308,7 +309,10 @@ def decided_history(tmp_path_factory: pytest.TempPathFactory, dbt_target: Path) 
             + f"{credited},approve_invoice_correction,finance@example.com,"
             "2026-10-03T15:30:00,80.00,USD,supplementary invoice INV-S1\n"
             + f"{disputed},DISPUTE,cs@example.com,2026-10-02T10:00:00,,,"
-            '"customer disputes one seat, ""Ann Lee"""\n',
+            '"customer disputes one seat, ""Ann Lee"""\n'
+            # decided before MONTH_TWO is built, on a finding that MONTH_TWO's build creates
+             + f"{accepted},ACCEPT_AS_IS,finance@example.com,2026-11-02T08:00:00,,,"
+            "free seat agreed in the contract\n",
             encoding="utf-8",
         )
         build_production(settings, MONTH_TWO)

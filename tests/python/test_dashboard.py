@@ -37,7 +37,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1500,3400",
+    "--window-size=1500,2500",
 )
 
 
@@ -131,9 +131,10 @@ def test_dashboard_shows_the_marts_numbers_and_drill_down(decided_history, dashb
     WebDriverWait(browser, 90).until(lambda driver: len(_metrics(driver)) >= 8)
     # the charts (Vega-Lite) and the drill-down table render after the numbers
     WebDriverWait(browser, 60).until(
-        lambda driver: len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]'))
-        >= 3
-        and driver.find_elements(By.CSS_SELECTOR, '[data-testid="stTable"]')
+        lambda driver: (
+            len(driver.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')) >= 3
+            and driver.find_elements(By.CSS_SELECTOR, '[data-testid="stTable"]')
+        )
     )
 
     # the latest month is shown first; its numbers, straight from the marts
@@ -156,7 +157,8 @@ def test_dashboard_shows_the_marts_numbers_and_drill_down(decided_history, dashb
         "n/a" if mean_days is None else f"{float(mean_days):.1f} days"
     )
     assert shown["Data-quality issues"] == str(issues)
-    assert under > 0 and findings > 0  # the month has something to show
+    # the month has something to show: findings, and a decision (conftest: A6 accepted)
+    assert under > 0 and findings > 0 and resolved == 1 and mean_days is not None
 
     # drill-down: the largest product finding first; the providers behind its count
     (top,) = query(

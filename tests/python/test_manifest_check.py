@@ -41,7 +41,9 @@ def _manifest(*models: tuple[str, dict[str, Any]], keyed: bool = True) -> dict[s
     nodes = dict(models)
     if keyed:
         for model_id in list(nodes):
-            nodes.update([_test("unique", model_id, "thing_id"), _test("not_null", model_id, "thing_id")])
+            nodes.update(
+                [_test("unique", model_id, "thing_id"), _test("not_null", model_id, "thing_id")]
+            )
     return {"nodes": nodes}
 
 
@@ -110,7 +112,9 @@ def test_with_a_catalog_every_mart_column_must_be_described():
     model_id, node = _model("fct_things", "marts/reconciliation")
     catalog = {"nodes": {model_id: {"columns": {"THING_ID": {}, "AMOUNT": {}}}}}
     found = problems(_manifest((model_id, node)), catalog)
-    assert found == ["fct_things (marts/reconciliation/fct_things.sql): column amount is not described"]
+    assert found == [
+        "fct_things (marts/reconciliation/fct_things.sql): column amount is not described"
+    ]
 
 
 def test_the_project_passes_with_the_catalog_of_a_real_build(reconciled_month, capsys):

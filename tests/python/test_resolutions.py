@@ -26,8 +26,7 @@ def _resolution(history, month: str, customer_key: str, product_code: str | None
     )
     assert len(rows) == 1, rows
     columns = [
-        row[0]
-        for row in query(history.duckdb_path, "describe recon.fct_discrepancy_resolutions")
+        row[0] for row in query(history.duckdb_path, "describe recon.fct_discrepancy_resolutions")
     ]
     return dict(zip(columns, rows[0], strict=True))
 
@@ -68,6 +67,11 @@ def test_a_finding_resolved_last_month_that_comes_back_is_flagged_reopened(decid
     assert came_back["is_reopened"] is True
     assert came_back["previous_decision"] == "APPROVE_INVOICE_CORRECTION"
     assert came_back["previous_decision_month"] == date(2026, 9, 1)
+
+    # a decision on this month's own finding (conftest: A6 EHR accepted on 2026-11-02)
+    accepted = _resolution(decided_history, MONTH_TWO, "A6", "EHR")
+    assert (accepted["resolution_status"], accepted["days_to_resolve"]) == ("resolved", 2)
+    assert accepted["is_reopened"] is False  # last month's A6 finding was of another type
 
     # the Ghost Clinic finding recurs too, but was never resolved: not reopened
     ghost = _resolution(decided_history, MONTH_TWO, "UNMATCHED:ghost clinic", None)

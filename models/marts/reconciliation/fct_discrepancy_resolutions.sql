@@ -94,7 +94,7 @@ earlier_resolutions as (
     inner join findings_with_decisions as earlier_findings
         on
             later_findings.finding_key = earlier_findings.finding_key
-            and earlier_findings.billing_month < later_findings.billing_month
+            and later_findings.billing_month > earlier_findings.billing_month
             and earlier_findings.resolution_status = 'resolved'
 ),
 
