@@ -229,6 +229,8 @@ def dashboard_command(port: int, address: str) -> list[str]:
         "false",
         "--server.fileWatcherType",
         "none",
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 
