@@ -48,6 +48,8 @@ MARTS = (
     "fct_billing_discrepancies",
     "fct_provider_discrepancies",
     "fct_data_quality_issues",
+    "fct_discrepancy_resolutions",
+    "fct_billable_providers_monthly",
     "rpt_finance_report",
     "rpt_monthly_summary",
 )
@@ -64,6 +66,7 @@ class Run:
     columns: dict[str, list[str]]
     marts_before_rerun: dict[str, list[tuple]]
     raw: dict[str, list[tuple]]
+    database: str = ""  # DuckDB's file (empty for the emulator)
 
 
 # --------------------------------------------------------------------------- normalising
@@ -195,7 +198,7 @@ def duckdb_run(dataset: tuple[Path, Path], tmp_path_factory: pytest.TempPathFact
         for family in FAMILIES:
             relation = connection.sql(f"select * exclude (_loaded_at) from raw.{family}")
             raw[family] = [relation.columns, *relation.fetchall()]
-    return Run(read_marts(), columns, before_rerun, raw)
+    return Run(read_marts(), columns, before_rerun, raw, database)
 
 
 def _emulator_query(port: int, sql: str) -> tuple[list[str], list[tuple]]:
@@ -337,3 +340,36 @@ def test_reporting_role_gets_select_on_marts_on_snowflake_only(tmp_path: Path) -
         assert on_snowflake[mart] == {"select": ["BI_READER"]}, mart
     assert on_snowflake["stg_crm__accounts"] == {}
     assert not any(grants("duckdb", "BI_READER").values())
+
+
+def _frame_rows(frame: Any) -> list[tuple]:
+    """A DataFrame's rows as plain Python values (NULL as None), for _rows."""
+    import pandas as pd
+
+    def plain(value: Any) -> Any:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+        return value.item() if hasattr(value, "item") else value
+
+    return [tuple(plain(value) for value in row) for row in frame.itertuples(index=False)]
+
+
+@pytest.mark.parametrize("query", ["summary", "provider_counts", "findings", "billable_providers"])
+def test_dashboard_reads_the_same_from_snowflake(
+    query: str, duckdb_run: Run, emulator_run: Run, emulator_port: int, monkeypatch
+) -> None:
+    """The dashboard's queries (recon/dashboard/data.py) on the Snowflake path give what they
+    give on DuckDB."""
+    from recon.dashboard.data import MartSource
+
+    monkeypatch.setenv("RECON_EMULATOR_PORT", str(emulator_port))
+    parameters = [] if query in ("summary", "provider_counts") else [datetime.date(2026, 10, 1)]
+    on_duckdb = MartSource("duckdb", Path(duckdb_run.database), "recon").query(query, *parameters)
+    on_emulator = MartSource("snowflake_emulator", Path(), EMULATOR_SCHEMA).query(
+        query, *parameters
+    )
+    assert list(on_emulator.columns) == list(on_duckdb.columns)
+    assert len(on_duckdb) > 0, f"{query} is empty on DuckDB: nothing was compared"
+    assert _rows(_frame_rows(on_emulator)) == _rows(_frame_rows(on_duckdb))
