@@ -74,6 +74,10 @@ def _amount(value: Any) -> str:
     return f"{float(value or 0):,.2f}"
 
 
+def _days(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.1f}"
+
+
 def summary_markdown(report: ReportExport, validation: ValidationResult) -> str:
     summary = report.summary
     rate = summary.get("billing_match_rate")
@@ -89,6 +93,10 @@ def summary_markdown(report: ReportExport, validation: ValidationResult) -> str:
         f"| account findings | {summary.get('account_findings', 0)} |",
         f"| new / recurring | {summary.get('new_account_findings', 0)} / "
         f"{summary.get('recurring_account_findings', 0)} |",
+        f"| open dollars at risk | {_amount(summary.get('open_amount_at_risk'))} |",
+        f"| open / disputed / resolved | {summary.get('open_findings', 0)} / "
+        f"{summary.get('disputed_findings', 0)} / {summary.get('resolved_findings', 0)} |",
+        f"| mean days to resolve | {_days(summary.get('mean_days_to_resolve'))} |",
         f"| provider findings | {summary.get('provider_findings', 0)} |",
         f"| data-quality issues | {summary.get('data_quality_issues', 0)} |",
         f"| raw-file warnings | {len(validation.warnings)} |",

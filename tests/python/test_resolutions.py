@@ -156,3 +156,26 @@ def test_committed_resolutions_file_has_the_documented_columns():
     with path.open(encoding="utf-8", newline="") as handle:
         header = next(csv.reader(handle))
     assert header == RESOLUTIONS_HEADER.strip().split(",")
+
+
+def test_the_flows_summary_artifact_has_open_dollars_and_time_to_resolve():
+    from flows.monthly_reconciliation import summary_markdown
+    from recon.export import ReportExport
+    from recon.validate import ValidationResult
+
+    summary = {
+        "open_amount_at_risk": 280.0,
+        "open_findings": 2,
+        "disputed_findings": 1,
+        "resolved_findings": 1,
+        "mean_days_to_resolve": 3.0,
+    }
+    report = ReportExport(MONTH_ONE, Path("r.csv"), Path("r.xlsx"), 6, summary)
+    text = summary_markdown(report, ValidationResult((), {}, (), None))
+    assert "| open dollars at risk | 280.00 |" in text
+    assert "| open / disputed / resolved | 2 / 1 / 1 |" in text
+    assert "| mean days to resolve | 3.0 |" in text
+    text = summary_markdown(
+        report.__class__(**{**report.__dict__, "summary": {}}), ValidationResult((), {}, (), None)
+    )
+    assert "| mean days to resolve | n/a |" in text
