@@ -213,10 +213,9 @@ def generate_docs(settings: Settings, billing_month: str, out_dir: Path) -> Path
     manifest.json and catalog.json); returns the static page. Raises DbtBuildFailed."""
     from dbt.cli.main import dbtRunner
 
-    args = dbt_args("docs", settings, billing_month)
+    args = dbt_args("docs", settings, "--static")
     args.insert(1, "generate")
-    args.append("--static")
-    with dbt_environment(settings):
+    with dbt_environment(settings, billing_month):
         try:
             result = dbtRunner().invoke(args)
         finally:
