@@ -399,7 +399,7 @@ def test_null_timestamps_are_stored_as_null(duckdb_run: Run, emulator_port: int)
     """What NULL_TIMESTAMP_COLUMNS relies on: the emulator stores NULL, only reads it as 1970."""
     sql = "select count(*) from recon.fct_discrepancy_resolutions where decided_at is null"
     with duckdb.connect(duckdb_run.database, read_only=True) as connection:
-        (on_duckdb,) = connection.sql(sql).fetchone()
+        ((on_duckdb,),) = connection.sql(sql).fetchall()
     on_emulator = _emulator_query(emulator_port, sql.replace("recon.", f"{EMULATOR_SCHEMA}."))
     assert on_duckdb > 0
     assert on_emulator[1][0][0] == on_duckdb
