@@ -11,7 +11,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint format pytest lock clean
+.PHONY: install browser demo test lint format pytest lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	mkdir -p target
 	RECON_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests snapshots --processes 2
+	# every model described (grain first), keyed, layered and named (recon/manifest_check.py)
+	RECON_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/dbt parse --quiet --target-path target/manifest_check
+	$(BIN)/python -m recon.manifest_check target/manifest_check/manifest.json
 
 format: install
 	$(BIN)/ruff format .
@@ -37,7 +40,14 @@ format: install
 	mkdir -p target
 	RECON_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff fix models tests snapshots --processes 2
 
-pytest: install
+# The dashboard's browser test drives Debian's Chromium (never a downloaded browser).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "installing Debian's chromium and chromium-driver for the dashboard's browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+pytest: install browser
 	$(BIN)/python -m pytest
 
 test: lint pytest

@@ -12,7 +12,9 @@ Steps of `monthly_reconciliation(billing_month)`:
    PrefectDbtRunner: every dbt node is a task of this flow run; a failed model or data test
    stops the run before the export, naming the failed nodes (recon/dbt.py). dbt builds a
    copy of the DuckDB file, swapped in only when the build passed (recon/locking.py).
-3. `export-report` (recon/export.py): CSV and Excel workbook in RECON_REPORT_DIR/YYYY-MM/.
+3. `export-report` (recon/export.py): CSV and Excel workbook in RECON_REPORT_DIR/YYYY-MM/,
+   and `dbt-docs`: the project's documentation (`dbt docs generate --static`) next to them
+   in RECON_REPORT_DIR/YYYY-MM/dbt_docs/ (static_index.html opens from the file).
 4. Artifacts: the month's summary (markdown) and its 10 largest findings (table).
 5. `notify` (recon/notify.py): one task per endpoint of RECON_NOTIFY_URLS, with retries; a
    failing endpoint is a warning, never a failed run.
@@ -31,12 +33,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from recon.config import Settings
-from recon.dbt import build_with_prefect
+from recon.dbt import build_with_prefect, generate_docs
 from recon.export import ReportExport, export_report
 from recon.locking import run_lock, staged_database
 from recon.notify import build_message, masked, notification_urls, retry_options
@@ -72,6 +74,10 @@ def _amount(value: Any) -> str:
     return f"{float(value or 0):,.2f}"
 
 
+def _days(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.1f}"
+
+
 def summary_markdown(report: ReportExport, validation: ValidationResult) -> str:
     summary = report.summary
     rate = summary.get("billing_match_rate")
@@ -87,6 +93,10 @@ def summary_markdown(report: ReportExport, validation: ValidationResult) -> str:
         f"| account findings | {summary.get('account_findings', 0)} |",
         f"| new / recurring | {summary.get('new_account_findings', 0)} / "
         f"{summary.get('recurring_account_findings', 0)} |",
+        f"| open dollars at risk | {_amount(summary.get('open_amount_at_risk'))} |",
+        f"| open / disputed / resolved | {summary.get('open_findings', 0)} / "
+        f"{summary.get('disputed_findings', 0)} / {summary.get('resolved_findings', 0)} |",
+        f"| mean days to resolve | {_days(summary.get('mean_days_to_resolve'))} |",
         f"| provider findings | {summary.get('provider_findings', 0)} |",
         f"| data-quality issues | {summary.get('data_quality_issues', 0)} |",
         f"| seats above / below entitlement | {summary.get('seats_above_entitlement', 0)} / "
@@ -120,6 +130,13 @@ def top_findings_table(report: ReportExport) -> list[dict[str, Any]]:
         "amount_delta",
     )
     return [{column: row.get(column) for column in columns} for row in report.top_findings]
+
+
+@task(name="dbt-docs")
+def write_dbt_docs(billing_month: str) -> Path:
+    """The dbt docs of the build, in the month's report folder (dbt_docs/)."""
+    settings = Settings.from_env()
+    return generate_docs(settings, billing_month, settings.report_dir / billing_month / "dbt_docs")
 
 
 def publish_artifacts(report: ReportExport, validation: ValidationResult) -> None:
@@ -183,6 +200,7 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
 
         logger.info("3/4 exporting the report to %s", settings.report_dir / month)
         report = export_report(month, validation.warning_rows())
+        dbt_docs = write_dbt_docs(month)
         publish_artifacts(report, validation)
 
     logger.info("4/4 notifying")
@@ -194,6 +212,7 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         "report_csv": str(report.csv_path),
         "report_xlsx": str(report.xlsx_path),
         "data_docs": str(validation.data_docs_index) if validation.data_docs_index else None,
+        "dbt_docs": str(dbt_docs),
         "report_rows": report.report_rows,
         "dbt_nodes": nodes,
         "customer_products": summary.get("customer_products", 0),

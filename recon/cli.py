@@ -125,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"        {result['report_xlsx']}")
     if result["data_docs"]:
         print(f"raw-file checks: {result['data_docs']}")
+    print(f"dbt docs: {result['dbt_docs']}")
     return 0
 
 
@@ -210,6 +211,44 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def dashboard_command(port: int, address: str) -> list[str]:
+    """The streamlit command line of `recon dashboard` (headless, no usage statistics)."""
+    app = Path(__file__).resolve().parent / "dashboard" / "app.py"
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Starts the Streamlit dashboard over the marts until interrupted."""
+    import subprocess
+
+    from recon.dashboard.data import MartSource
+
+    source = MartSource.from_env()
+    print(f"dashboard on http://{args.address}:{args.port} reading {source.describe()}")
+    try:
+        return subprocess.call(dashboard_command(args.port, args.address))
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -257,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(bench)
     bench.set_defaults(handler=cmd_bench)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="the Streamlit dashboard over the marts (DuckDB read-only, or Snowflake)"
+    )
+    dashboard.add_argument("--port", type=int, default=8501)
+    dashboard.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to serve other machines")
+    dashboard.set_defaults(handler=cmd_dashboard)
 
     demo = commands.add_parser("demo", help="generate demo data and reconcile it, end to end")
     demo.add_argument("--month", default=DEMO_MONTH)

@@ -8,6 +8,9 @@
 | RECON_REPORT_DIR  | where monthly reports are written        | reports                    |
 | RECON_TARGET      | dbt target (duckdb or snowflake)         | duckdb                     |
 
+RECON_RESOLUTIONS_DIR (default `resolutions`) is the folder of discrepancy_resolutions.csv,
+the decisions on findings (docs/DECISIONS.md).
+
 Relative paths are relative to the project directory (the repository root).
 """
 
@@ -33,6 +36,7 @@ class Settings:
     duckdb_path: Path
     report_dir: Path
     target: str
+    resolutions_dir: Path = PROJECT_DIR / "resolutions"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +47,7 @@ class Settings:
             duckdb_path=_path("RECON_DUCKDB_PATH", "data/provider_recon.duckdb"),
             report_dir=_path("RECON_REPORT_DIR", "reports"),
             target=os.environ.get("RECON_TARGET", "duckdb"),
+            resolutions_dir=_path("RECON_RESOLUTIONS_DIR", "resolutions"),
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -50,6 +55,7 @@ class Settings:
         return {
             "RECON_RAW_DIR": str(self.raw_dir),
             "RECON_SEEDS_DIR": str(self.seeds_dir),
+            "RECON_RESOLUTIONS_DIR": str(self.resolutions_dir),
             "RECON_DUCKDB_PATH": str(self.duckdb_path),
             "RECON_TARGET": self.target,
         }

@@ -53,16 +53,26 @@ def target_dir(settings: Settings) -> Path:
     return path if path.is_absolute() else settings.project_dir / path
 
 
-def seeds_path_for_dbt(settings: Settings) -> str:
-    """The seeds folder as dbt must see it: relative to the project (see the module doc)."""
-    seeds_dir = settings.seeds_dir.resolve()
+def _folder_for_dbt(settings: Settings, folder: Path, staged_name: str) -> str:
+    """A seeds folder as dbt must see it: relative to the project (see the module doc)."""
+    folder = folder.resolve()
     project_dir = settings.project_dir.resolve()
-    if not seeds_dir.is_relative_to(project_dir):
-        staged = target_dir(settings).resolve() / "recon_seeds"
+    if not folder.is_relative_to(project_dir):
+        staged = target_dir(settings).resolve() / staged_name
         shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(seeds_dir, staged)
-        seeds_dir = staged
-    return os.path.relpath(seeds_dir, project_dir)
+        shutil.copytree(folder, staged)
+        folder = staged
+    return os.path.relpath(folder, project_dir)
+
+
+def seeds_path_for_dbt(settings: Settings) -> str:
+    """The reference seeds folder, relative to the project."""
+    return _folder_for_dbt(settings, settings.seeds_dir, "recon_seeds")
+
+
+def resolutions_path_for_dbt(settings: Settings) -> str:
+    """The folder of discrepancy_resolutions.csv, relative to the project."""
+    return _folder_for_dbt(settings, settings.resolutions_dir, "recon_resolutions")
 
 
 def dbt_env(settings: Settings, billing_month: str | None = None) -> dict[str, str]:
@@ -72,6 +82,7 @@ def dbt_env(settings: Settings, billing_month: str | None = None) -> dict[str, s
     return {
         **settings.dbt_env(),
         "RECON_SEEDS_DIR": seeds_path_for_dbt(settings),
+        "RECON_RESOLUTIONS_DIR": resolutions_path_for_dbt(settings),
         "RECON_BILLING_MONTH": billing_month or "",
     }
 
@@ -191,3 +202,32 @@ def build_with_prefect(settings: Settings, billing_month: str) -> int:
         detail = "\n".join(f"  - {failure}" for failure in failures) or "  (no node reported)"
         raise DbtBuildFailed(f"dbt build of {billing_month} failed:\n{detail}")
     return len(node_results)
+
+
+DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+
+
+def generate_docs(settings: Settings, billing_month: str, out_dir: Path) -> Path:
+    """`dbt docs generate --static` of the project as built for the month, copied to out_dir
+    (index.html for `dbt docs serve`-style hosting, static_index.html that opens from a file,
+    manifest.json and catalog.json); returns the static page. Raises DbtBuildFailed."""
+    from dbt.cli.main import dbtRunner
+
+    args = dbt_args("docs", settings, "--static")
+    args.insert(1, "generate")
+    with dbt_environment(settings, billing_month):
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            release_duckdb()
+    if not result.success:
+        raise DbtBuildFailed(f"dbt docs generate of {billing_month} failed: {result.exception}")
+    source = target_dir(settings)
+    staging = out_dir.parent / f".{out_dir.name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in DOCS_FILES:
+        shutil.copy2(source / name, staging / name)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.rename(out_dir)
+    return out_dir / "static_index.html"

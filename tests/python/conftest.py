@@ -248,3 +248,83 @@ def copy_of_month_one(reconciled_month: ReconciledMonth, tmp_path: Path) -> dict
         tmp_path / "seeds",
         Path(reconciled_month.env["DBT_TARGET_PATH"]),
     )
+
+
+# --------------------------------------------------------------------------- decisions on findings
+RESOLUTIONS_HEADER = "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
+
+
+def discrepancy_id(month: str, customer_key: str, product_code: str, finding_type: str) -> str:
+    """The contract's id of a finding, computed here independently of the SQL: md5 of
+    'YYYY-MM|customer|product|type' (product empty for an account finding)."""
+    import hashlib
+
+    text = f"{month}|{customer_key}|{product_code}|{finding_type}"
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class DecidedHistory:
+    """MONTH_ONE built, decisions then recorded on two of its findings, MONTH_TWO built."""
+
+    root: Path
+    settings: Any
+    credited_id: str  # A4 EHR UNBILLED_USAGE of MONTH_ONE: invoice correction approved
+    disputed_id: str  # A1 RCM OVERBILLED of MONTH_ONE: disputed
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.settings.duckdb_path
+
+
+def build_production(settings: Any, month: str) -> None:
+    """The monthly build (models and data tests, no unit tests), failing the test on error."""
+    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
+
+    result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
+    assert result.success, f"dbt build of {month} failed:\n" + "\n".join(result.failures)
+
+
+@pytest.fixture(scope="session")
+def decided_history(tmp_path_factory: pytest.TempPathFactory, dbt_target: Path) -> DecidedHistory:
+    """Two months on the small dataset, with decisions recorded between the two builds, as
+    Finance would: the report of MONTH_ONE is out, decisions are taken, MONTH_TWO is run."""
+    from recon.config import PROJECT_DIR, Settings
+
+    root = tmp_path_factory.mktemp("decided_history")
+    raw_dir, seeds_dir = write_dataset(root)
+    resolutions_dir = root / "resolutions"
+    resolutions_dir.mkdir()
+    resolutions = resolutions_dir / "discrepancy_resolutions.csv"
+    resolutions.write_text(RESOLUTIONS_HEADER, encoding="utf-8")
+    settings = Settings(
+        project_dir=PROJECT_DIR,
+        raw_dir=raw_dir,
+        seeds_dir=seeds_dir,
+        duckdb_path=root / "warehouse.duckdb",
+        report_dir=root / "reports",
+        target="duckdb",
+        resolutions_dir=resolutions_dir,
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_TARGET_PATH", str(dbt_target))
+        patch.setenv("DBT_LOG_PATH", str(dbt_target / "logs"))
+        build_production(settings, MONTH_ONE)
+        credited = discrepancy_id(MONTH_ONE, "A4", "EHR", "UNBILLED_USAGE")
+        disputed = discrepancy_id(MONTH_ONE, "A1", "RCM", "OVERBILLED")
+        accepted = discrepancy_id(MONTH_TWO, "A6", "EHR", "UNBILLED_USAGE")
+        resolutions.write_text(
+            RESOLUTIONS_HEADER
+            # a dispute first, then the invoice correction: the latest decision is in force
+            + f"{credited},DISPUTE,cs@example.com,2026-10-01T09:00:00,,,customer says 0\n"
+            + f"{credited},approve_invoice_correction,finance@example.com,"
+            "2026-10-03T15:30:00,80.00,USD,supplementary invoice INV-S1\n"
+            + f"{disputed},DISPUTE,cs@example.com,2026-10-02T10:00:00,,,"
+            '"customer disputes one seat, ""Ann Lee"""\n'
+            # decided before MONTH_TWO is built, on a finding that MONTH_TWO's build creates
+             + f"{accepted},ACCEPT_AS_IS,finance@example.com,2026-11-02T08:00:00,,,"
+            "free seat agreed in the contract\n",
+            encoding="utf-8",
+        )
+        build_production(settings, MONTH_TWO)
+    return DecidedHistory(root, settings, credited, disputed)

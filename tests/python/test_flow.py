@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import time
 from datetime import date
 from pathlib import Path
@@ -101,6 +102,21 @@ def test_flow_result_has_paths_and_the_months_numbers(reconciled_month):
     assert result["underbilled_amount"] == pytest.approx(80.0)  # A4 unbilled usage
     assert result["raw_file_warnings"] == 1  # one event_at of eight is not a date
     assert result["dbt_nodes"] > 100
+
+
+def test_dbt_docs_are_written_next_to_the_report(reconciled_month):
+    docs = reconciled_month.report_dir / MONTH_ONE / "dbt_docs"
+    assert Path(reconciled_month.result["dbt_docs"]) == docs / "static_index.html"
+    manifest = json.loads((docs / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
+    report = manifest["nodes"]["model.provider_recon.rpt_finance_report"]
+    assert report["description"].startswith("One row per customer and product")
+    # the catalog holds the built table's columns, as the database has them
+    assert "impact_rank" in catalog["nodes"]["model.provider_recon.rpt_finance_report"]["columns"]
+    assert {"dashboard", "monthly_report"} <= {
+        exposure["name"] for exposure in manifest["exposures"].values()
+    }
+    assert "rpt_finance_report" in (docs / "static_index.html").read_text(encoding="utf-8")
 
 
 def test_each_dbt_node_is_a_task_and_artifacts_are_published(reconciled_month):

@@ -1,7 +1,8 @@
 -- One row per customer and product of the billing month with its counts from the CRM,
 -- operations and billing, its status label, its findings and their dollar impact,
 -- the invoices of its lines with their status and the recommended action, ranked by
--- absolute dollar impact (rank 1 first).
+-- absolute dollar impact (rank 1 first), with the decision status of its product finding,
+-- its materiality, and an earlier month's decision on the same finding.
 with
 
 billing_discrepancies as (
@@ -16,6 +17,11 @@ customer_products as (
 invoices_of_products as (
     select * from {{ ref('int_invoices_of_findings_monthly') }}
     where product_code is not null
+),
+
+discrepancy_resolutions as (
+    select * from {{ ref('fct_discrepancy_resolutions') }}
+    where billing_month = {{ billing_month_start() }}
 ),
 
 product_findings as (
@@ -50,6 +56,7 @@ report_rows as (
         customer_products.customer_name,
         customer_products.product_code,
         product_findings.discrepancy_id,
+        discrepancy_resolutions.finding_key,
         product_findings.discrepancy_type,
         account_findings.account_finding_types,
         case
@@ -69,17 +76,29 @@ report_rows as (
                 then account_findings.account_not_active_in_crm_action
             when account_findings.is_go_live_mismatch then account_findings.go_live_mismatch_action
         end as recommended_action,
+        discrepancy_resolutions.resolution_status,
+        discrepancy_resolutions.decision,
+        discrepancy_resolutions.decided_by,
+        discrepancy_resolutions.decision_note,
+        discrepancy_resolutions.previous_decision,
         customer_products.crm_active_providers,
         customer_products.billable_providers,
         customer_products.billed_quantity,
         customer_products.quantity_delta,
         customer_products.unit_price,
         coalesce(product_findings.amount_delta, cast(0 as decimal(18, 2))) as amount_delta,
+        discrepancy_resolutions.decided_amount,
+        discrepancy_resolutions.age_days,
+        discrepancy_resolutions.days_to_resolve,
         customer_products.is_match,
         coalesce(product_findings.is_new, false)
         or coalesce(account_findings.has_new_account_finding, false) as has_new_finding,
+        discrepancy_resolutions.is_material,
+        discrepancy_resolutions.is_reopened,
         customer_products.billing_month,
-        product_findings.first_seen_month
+        product_findings.first_seen_month,
+        discrepancy_resolutions.previous_decision_month,
+        discrepancy_resolutions.decided_at
     from customer_products
     left join product_findings
         on
@@ -91,6 +110,8 @@ report_rows as (
         on
             customer_products.customer_key = invoices_of_products.customer_key
             and customer_products.product_code = invoices_of_products.product_code
+    left join discrepancy_resolutions
+        on product_findings.discrepancy_id = discrepancy_resolutions.discrepancy_id
 ),
 
 final as (

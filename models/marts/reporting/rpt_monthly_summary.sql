@@ -1,6 +1,7 @@
 -- One row per billing month that has been run: billing match rate, overbilled and
--- underbilled dollars, findings by type, new versus recurring findings, and usage against
--- entitlements (seats above and below, true-up dollars at list price).
+-- underbilled dollars, findings by type, new versus recurring findings, usage against
+-- entitlements (seats above and below, true-up dollars at list price), and where the
+-- decisions on the month's findings stand (open dollars at risk, mean time to resolve).
 with
 
 provider_counts as (
@@ -28,6 +29,10 @@ products as (
         product_code,
         list_price_usd
     from {{ ref('stg_reference__products') }}
+),
+
+discrepancy_resolutions as (
+    select * from {{ ref('fct_discrepancy_resolutions') }}
 ),
 
 counts_by_month as (
@@ -63,6 +68,24 @@ provider_findings_by_month as (
         billing_month,
         count(*) as provider_findings
     from provider_discrepancies
+    group by billing_month
+),
+
+resolutions_by_month as (
+    -- Dollars: product findings only (an account finding's amount is the sum of its
+    -- products', so adding it again would count the same dollars twice).
+    select
+        billing_month,
+        sum(case when resolution_status = 'open' then 1 else 0 end) as open_findings,
+        sum(case when resolution_status = 'disputed' then 1 else 0 end) as disputed_findings,
+        sum(case when resolution_status = 'resolved' then 1 else 0 end) as resolved_findings,
+        sum(case when is_reopened then 1 else 0 end) as reopened_findings,
+        sum(case when not is_material then 1 else 0 end) as immaterial_findings,
+        coalesce(sum(
+            case when is_open and product_code is not null then abs(amount_delta) end
+        ), 0) as open_amount_at_risk,
+        avg(cast(days_to_resolve as decimal(18, 2))) as mean_days_to_resolve
+    from discrepancy_resolutions
     group by billing_month
 ),
 
@@ -136,6 +159,13 @@ final as (
         {%- endfor %}
         cast(coalesce(findings_by_month.overbilled_amount, 0) as decimal(18, 2)) as overbilled_amount,
         cast(coalesce(findings_by_month.underbilled_amount, 0) as decimal(18, 2)) as underbilled_amount,
+        cast(coalesce(resolutions_by_month.open_findings, 0) as bigint) as open_findings,
+        cast(coalesce(resolutions_by_month.disputed_findings, 0) as bigint) as disputed_findings,
+        cast(coalesce(resolutions_by_month.resolved_findings, 0) as bigint) as resolved_findings,
+        cast(coalesce(resolutions_by_month.reopened_findings, 0) as bigint) as reopened_findings,
+        cast(coalesce(resolutions_by_month.immaterial_findings, 0) as bigint) as immaterial_findings,
+        cast(coalesce(resolutions_by_month.open_amount_at_risk, 0) as decimal(18, 2)) as open_amount_at_risk,
+        cast(round(resolutions_by_month.mean_days_to_resolve, 1) as decimal(8, 1)) as mean_days_to_resolve,
         coalesce(provider_findings_by_month.provider_findings, 0) as provider_findings,
         coalesce(data_quality_by_month.data_quality_issues, 0) as data_quality_issues,
         coalesce(entitlements_by_month.usage_above_entitlement_findings, 0)
@@ -152,6 +182,8 @@ final as (
         on counts_by_month.billing_month = findings_by_month.billing_month
     left join provider_findings_by_month
         on counts_by_month.billing_month = provider_findings_by_month.billing_month
+    left join resolutions_by_month
+        on counts_by_month.billing_month = resolutions_by_month.billing_month
     left join data_quality_by_month
         on counts_by_month.billing_month = data_quality_by_month.billing_month
     left join entitlements_by_month

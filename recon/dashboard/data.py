@@ -1,0 +1,171 @@
+"""What the dashboard reads: the marts, from DuckDB (read-only) or Snowflake.
+
+- RECON_TARGET: duckdb (default), snowflake or snowflake_emulator;
+- RECON_DUCKDB_PATH: the DuckDB file (default data/provider_recon.duckdb), opened read-only
+  and closed after each query;
+- SNOWFLAKE_*: the connection settings (docs/snowflake.md); the marts' schema is
+  SNOWFLAKE_SCHEMA (default recon).
+
+Every query is plain SQL over the mart tables with `?` parameters, the same on both engines.
+A DuckDB connection is held only for the duration of one query, so the monthly build (the
+one writer) is never blocked for long.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recon.config import Settings
+
+QUERIES = {
+    "months": """
+        select billing_month from {schema}.rpt_monthly_summary order by billing_month desc""",
+    "summary": """
+        select * from {schema}.rpt_monthly_summary order by billing_month""",
+    "provider_counts": """
+        select
+            counts.billing_month,
+            counts.customer_key,
+            coalesce(names.customer_name, counts.customer_key) as customer_name,
+            counts.product_code,
+            counts.crm_active_providers,
+            counts.billable_providers,
+            counts.billed_quantity
+        from {schema}.fct_provider_counts_monthly as counts
+        left join (
+            select customer_key, max(customer_name) as customer_name
+            from {schema}.fct_billing_discrepancies
+            group by customer_key
+        ) as names
+            on counts.customer_key = names.customer_key
+        order by counts.billing_month, counts.customer_key, counts.product_code""",
+    "findings": """
+        select
+            resolutions.discrepancy_id,
+            resolutions.customer_key,
+            resolutions.customer_name,
+            resolutions.product_code,
+            resolutions.discrepancy_type,
+            findings.status_label,
+            findings.reason,
+            findings.crm_active_providers,
+            findings.billable_providers,
+            findings.billed_quantity,
+            findings.quantity_delta,
+            resolutions.amount_delta,
+            resolutions.is_material,
+            findings.is_new,
+            resolutions.resolution_status,
+            resolutions.decision,
+            resolutions.decided_by,
+            resolutions.decided_at,
+            resolutions.age_days,
+            resolutions.is_reopened,
+            resolutions.previous_decision
+        from {schema}.fct_discrepancy_resolutions as resolutions
+        inner join {schema}.fct_billing_discrepancies as findings
+            on resolutions.discrepancy_id = findings.discrepancy_id
+        where resolutions.billing_month = ?
+        order by abs(resolutions.amount_delta) desc, resolutions.customer_key,
+            resolutions.product_code, resolutions.discrepancy_type""",
+    "billable_providers": """
+        select customer_key, product_code, npi, provider_name, department, go_live_date, event_id
+        from {schema}.fct_billable_providers_monthly
+        where billing_month = ?
+        order by customer_key, product_code, npi""",
+    "provider_findings": """
+        select account_id, npi, provider_name, crm_provider_name, discrepancy_type, reason
+        from {schema}.fct_provider_discrepancies
+        where billing_month = ?
+        order by account_id, npi, discrepancy_type""",
+    "data_quality": """
+        select source, issue, column_name, count(*) as issues
+        from {schema}.fct_data_quality_issues
+        where billing_month = ?
+        group by source, issue, column_name
+        order by issues desc, source, issue, column_name""",
+}
+
+
+@dataclass(frozen=True)
+class MartSource:
+    """Where the marts are: a DuckDB file (read-only) or a Snowflake target."""
+
+    target: str
+    duckdb_path: Path
+    schema: str
+
+    @classmethod
+    def from_env(cls) -> MartSource:
+        settings = Settings.from_env()
+        schema = "recon"
+        if settings.target.startswith("snowflake"):
+            schema = os.environ.get("SNOWFLAKE_SCHEMA") or "recon"
+        return cls(target=settings.target, duckdb_path=settings.duckdb_path, schema=schema)
+
+    def describe(self) -> str:
+        if self.target == "duckdb":
+            return f"DuckDB {self.duckdb_path} (read-only)"
+        return f"Snowflake target {self.target}, schema {self.schema}"
+
+    def query(self, name: str, *parameters: Any) -> pd.DataFrame:
+        sql = QUERIES[name].format(schema=self.schema)
+        if self.target == "duckdb":
+            return _duckdb_query(self.duckdb_path, sql, list(parameters))
+        return _snowflake_query(self.target, sql, list(parameters))
+
+
+def _duckdb_query(path: Path, sql: str, parameters: list[Any]) -> pd.DataFrame:
+    import duckdb
+
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no DuckDB database at {path}: run `recon run` or `make demo` first"
+        )
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        return connection.execute(sql, parameters).df()
+    finally:
+        connection.close()
+
+
+def _snowflake_query(target: str, sql: str, parameters: list[Any]) -> pd.DataFrame:
+    from recon.load import connect
+
+    connection = connect(target)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, parameters)
+        columns = [column[0].lower() for column in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+    finally:
+        connection.close()
+
+
+# --------------------------------------------------------------------------- display values
+def money(value: Any) -> str:
+    """Dollars as shown on the page: $1,234.50 (a negative amount -$80.00)."""
+    amount = float(value or 0)
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
+def rate(value: Any) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1%}"
+
+
+def days(value: Any) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.1f} days"
+
+
+def month_label(value: Any) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m")
+
+
+def as_date(value: Any) -> date:
+    return pd.Timestamp(value).date()
