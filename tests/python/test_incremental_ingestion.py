@@ -67,8 +67,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     raw = root / "raw"
     raw.mkdir()
-    for name in ("crm_accounts.csv", "crm_providers.csv"):
-        shutil.copy(generated / name, raw / name)
+    for path in generated.glob("c*.csv"):  # CRM accounts, providers, contract entitlements
+        shutil.copy(path, raw / path.name)
 
     incremental = settings_for(raw, seeds, root / "incremental.duckdb")
     loaded_at = []

@@ -40,6 +40,7 @@ KEY_COLUMNS = {
     "crm_providers": "crm_provider_id",
     "ops_intake_log": "event_id",
     "billing_invoice_lines": "invoice_line_id",
+    "contract_entitlements": "entitlement_id",
 }
 DISPLAY_TEXT = ("customer_name", "provider_name", "crm_provider_name", "reason")
 
