@@ -8,6 +8,10 @@
 | RECON_REPORT_DIR  | where monthly reports are written        | reports                    |
 | RECON_TARGET      | dbt target (duckdb or snowflake)         | duckdb                     |
 
+What readers see (recon/publish.py, recon/marts.py): RECON_PUBLISHED_DIR on DuckDB (default
+`published/` beside RECON_DUCKDB_PATH; readers open the catalog file of the same name in it),
+RECON_PUBLISHED_SCHEMA on Snowflake (default `recon`).
+
 RECON_RESOLUTIONS_DIR (default `resolutions`) is the folder of discrepancy_resolutions.csv,
 the decisions on findings (docs/DECISIONS.md).
 
@@ -37,6 +41,20 @@ class Settings:
     report_dir: Path
     target: str
     resolutions_dir: Path = PROJECT_DIR / "resolutions"
+    # Write-audit-publish (recon/publish.py): dbt builds and tests in duckdb_path (DuckDB) or
+    # the profile's schema (Snowflake), a private place; readers read what was published.
+    published_dir_setting: Path | None = None
+    published_schema: str = "recon"
+
+    @property
+    def published_dir(self) -> Path:
+        """DuckDB: the folder of the published months and of the catalog readers open."""
+        return self.published_dir_setting or self.duckdb_path.parent / "published"
+
+    @property
+    def published_catalog(self) -> Path:
+        """DuckDB: the database file readers (BI tools, the dashboard, the export) open."""
+        return self.published_dir / self.duckdb_path.name
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +66,10 @@ class Settings:
             report_dir=_path("RECON_REPORT_DIR", "reports"),
             target=os.environ.get("RECON_TARGET", "duckdb"),
             resolutions_dir=_path("RECON_RESOLUTIONS_DIR", "resolutions"),
+            published_dir_setting=(
+                _path("RECON_PUBLISHED_DIR", "") if os.environ.get("RECON_PUBLISHED_DIR") else None
+            ),
+            published_schema=os.environ.get("RECON_PUBLISHED_SCHEMA") or "recon",
         )
 
     def dbt_env(self) -> dict[str, str]:
