@@ -10,8 +10,9 @@ Steps of `monthly_reconciliation(billing_month)`:
    anything is built or written, naming the file, the column and the lines.
 2. ONE in-process `dbt build --vars {billing_month: ...}` through prefect-dbt's
    PrefectDbtRunner: every dbt node is a task of this flow run; a failed model or data test
-   stops the run before the export, naming the failed nodes (recon/dbt.py). dbt builds a
-   copy of the DuckDB file, swapped in only when the build passed (recon/locking.py).
+   stops the run before the export, naming the failed nodes (recon/dbt.py). dbt builds in
+   a private place; `publish` (recon/publish.py) then shows the month to readers in one
+   atomic step, only when every node passed.
 3. `export-report` (recon/export.py): CSV and Excel workbook in RECON_REPORT_DIR/YYYY-MM/,
    and `dbt-docs`: the project's documentation (`dbt docs generate --static`) next to them
    in RECON_REPORT_DIR/YYYY-MM/dbt_docs/ (static_index.html opens from the file).
@@ -38,11 +39,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from recon.config import Settings
-from recon.dbt import build_with_prefect, generate_docs
+from recon.dbt import build_with_prefect, generate_docs, target_dir
 from recon.export import ReportExport, export_report
-from recon.locking import run_lock, staged_database
+from recon.locking import run_lock
 from recon.notify import build_message, masked, notification_urls, retry_options
 from recon.notify import send_notification as notify_endpoint
+from recon.publish import Publication, publish_month
 from recon.validate import ValidationResult, validate_raw_files
 
 FLOW_NAME = "monthly-reconciliation"
@@ -175,6 +177,13 @@ def notify(report: ReportExport) -> dict[str, int]:
     return {"sent": len(urls) - failed, "failed": failed}
 
 
+@task(name="publish")
+def publish(billing_month: str) -> Publication:
+    """The month's marts to where readers read them, in one atomic step (recon/publish.py)."""
+    settings = Settings.from_env()
+    return publish_month(settings, billing_month, target_dir(settings) / "manifest.json")
+
+
 @flow(name=FLOW_NAME, flow_run_name=run_name)
 def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
     """Reconciles one billing month ('YYYY-MM'; None: the previous calendar month)."""
@@ -190,13 +199,13 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         validation = validate_raw_files(month)
         logger.info("   %s files, %s rows", len(validation.files), sum(validation.rows.values()))
 
-        logger.info("2/4 dbt build of %s into %s (dbt nodes as tasks)", month, settings.duckdb_path)
-        # Built on a copy, swapped in only when every node passed: a failed build leaves the
-        # database, and so every earlier month and report, as it was.
-        with staged_database(settings) as staged:
-            nodes = build_with_prefect(staged.settings, month)
-            staged.publish()
+        logger.info("2/4 dbt build of %s (dbt nodes as tasks)", month)
+        # Write and audit in the private place; publish only when every node passed: a
+        # failed build leaves what readers see, every earlier month and report, as it was.
+        nodes = build_with_prefect(settings, month)
         logger.info("   %s dbt nodes built and tested", nodes)
+        publication = publish(month)
+        logger.info("   %s", publication.describe())
 
         logger.info("3/4 exporting the report to %s", settings.report_dir / month)
         report = export_report(month, validation.warning_rows())

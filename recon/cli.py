@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from recon.config import Settings
+from recon.marts import MartReader
 
 DEMO_MONTH = "2026-10"
 
@@ -36,33 +37,31 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _report_build_failure(failures: list[str]) -> None:
-    print("dbt build failed; the database is as it was before this build:", file=sys.stderr)
+    print(
+        "dbt build failed; nothing was published: readers see what they saw before this build:",
+        file=sys.stderr,
+    )
     for failure in failures:
         print(f"  {failure}", file=sys.stderr)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
-    from recon.locking import run_lock, staged_database
+    from flows.monthly_reconciliation import resolve_billing_month
+    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
+    from recon.locking import run_lock
+    from recon.publish import publish_month
 
     settings = Settings.from_env()
-    print(f"dbt build for {args.month or 'the previous month'} on target {settings.target}")
-    if settings.target != "duckdb":  # Snowflake: transactions, no local file to guard
-        result = run_dbt("build", settings, args.month, *PRODUCTION_BUILD_ARGS)
+    month = resolve_billing_month(args.month)
+    print(f"reconciling {month}: dbt build on {settings.target}, raw files {settings.raw_dir}")
+    with run_lock(settings, f"recon build of {month}"):
+        result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
         if not result.success:
             _report_build_failure(result.failures)
             return 1
-        return 0
-    with (
-        run_lock(settings, f"recon build of {args.month or 'the previous month'}"),
-        staged_database(settings) as staged,
-    ):
-        result = run_dbt("build", staged.settings, args.month, *PRODUCTION_BUILD_ARGS)
-        if not result.success:
-            _report_build_failure(result.failures)
-            return 1
-        staged.publish()
-    print(f"marts written to {settings.duckdb_path}")
+        publication = publish_month(settings, month, target_dir(settings) / "manifest.json")
+    print(publication.describe())
+    print(f"readers see it in {MartReader.published(settings).describe()}")
     return 0
 
 
@@ -108,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     month = resolve_billing_month(args.month)
-    print(f"reconciling {month}: raw files {settings.raw_dir}, database {settings.duckdb_path}")
+    print(f"reconciling {month}: raw files {settings.raw_dir}, target {settings.target}")
     print("steps: check the raw files, dbt build (models and tests), export, notify")
     _quiet_node_task_lines()
     _quiet_known_failures()
@@ -162,18 +161,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cmd_generate(generate_args)
     history = _months_before(args.month, count=generate_args.months - 1)
     print(f"2/3 building the history months {', '.join(history)} (for trends and new findings)")
-    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
-    from recon.locking import run_lock, staged_database
+    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
+    from recon.locking import run_lock
+    from recon.publish import publish_month
 
-    with run_lock(settings, "recon demo history"), staged_database(settings) as staged:
+    with run_lock(settings, "recon demo history"):
         for month in history:
-            result = run_dbt("build", staged.settings, month, *PRODUCTION_BUILD_ARGS)
+            result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
             if not result.success:
                 failures = result.failures
                 print(f"dbt build failed for {month}:", *failures, sep="\n  ", file=sys.stderr)
                 return 1
-            print(f"  {month} built")
-        staged.publish()
+            publish_month(settings, month, target_dir(settings) / "manifest.json")
+            print(f"  {month} built and published")
     print(f"3/3 reconciling {args.month}: the monthly job")
     return cmd_run(argparse.Namespace(month=args.month))
 

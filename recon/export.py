@@ -1,4 +1,4 @@
-"""The month's report files, read from the DuckDB marts (contract section 4).
+"""The month's report files, read from the published marts (contract section 4; recon/marts.py).
 
 In RECON_REPORT_DIR/YYYY-MM/:
 
@@ -20,8 +20,9 @@ workbook is written with strings_to_formulas off and every cell by its type (no 
 formula). Numbers stay numbers: a negative amount is a number, not a formula.
 
 Each file is written to a temporary file in the same folder, then moved over the previous
-one (os.replace): a crash mid-export leaves the previous files intact. DuckDB is opened
-read-only and closed before returning (one writer at a time).
+one (os.replace): a crash mid-export leaves the previous files intact. The marts are read
+where readers read them (recon/marts.py): DuckDB's published catalog, opened read-only and
+closed after each query, or Snowflake's published schema; the same queries on both.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from recon.config import Settings
+from recon.marts import MartReader, NothingPublished
 
-MART_SCHEMA = "recon"  # the DuckDB output's schema (profiles/profiles.yml)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SHEETS = (
     "Summary",
@@ -130,22 +131,16 @@ def report_folder(settings: Settings, billing_month: str) -> Path:
 
 
 # --------------------------------------------------------------------------- reading
-def read_month(duckdb_path: Path, billing_month: str) -> MonthTables:
-    """Every table of the report, from a read-only connection closed before returning."""
-    import duckdb
-
-    if not duckdb_path.exists():
-        raise NothingToExport(f"no DuckDB database at {duckdb_path}: run the build first")
+def read_month(reader: MartReader, billing_month: str) -> MonthTables:
+    """Every table of the report, from the published marts (DuckDB read-only, or Snowflake)."""
     tables: dict[str, Table] = {}
-    connection = duckdb.connect(str(duckdb_path), read_only=True)
     try:
         for name, sql in QUERIES.items():
             parameters = [month_start(billing_month)] if "?" in sql else []
-            cursor = connection.execute(sql.format(schema=MART_SCHEMA), parameters)
-            columns = tuple(column[0] for column in cursor.description)
-            tables[name] = Table(columns, cursor.fetchall())
-    finally:
-        connection.close()
+            rows = reader.query(sql, parameters)
+            tables[name] = Table(rows.columns, rows.rows)
+    except NothingPublished as error:
+        raise NothingToExport(str(error)) from error
     return MonthTables(billing_month=billing_month, **tables)
 
 
@@ -403,11 +398,12 @@ def export_month(
     settings: Settings, billing_month: str, validation_warnings: Sequence[dict[str, Any]] = ()
 ) -> ReportExport:
     """Reads the month's marts and writes both report files; returns paths and numbers."""
-    tables = read_month(settings.duckdb_path, billing_month)
+    reader = MartReader.published(settings)
+    tables = read_month(reader, billing_month)
     if not tables.finance_report.rows and not tables.summary():
         raise NothingToExport(
-            f"no rows of {billing_month} in {settings.duckdb_path}: was the month built, "
-            "and are there raw records of that month?"
+            f"no rows of {billing_month} in {reader.describe()}: was the month built and "
+            "published, and are there raw records of that month?"
         )
     folder = report_folder(settings, billing_month)
     csv_path = folder / f"reconciliation_{billing_month}.csv"

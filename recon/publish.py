@@ -302,10 +302,11 @@ def _write_catalog(
             f"create table {BOOKKEEPING_SCHEMA}.retired_files (file_path varchar, "
             "retired_at timestamp)"
         )
-        connection.executemany(
-            f"insert into {BOOKKEEPING_SCHEMA}.retired_files values (?, ?)",
-            [[path, when] for path, when in sorted(retired.items())],
-        )
+        if retired:
+            connection.executemany(
+                f"insert into {BOOKKEEPING_SCHEMA}.retired_files values (?, ?)",
+                [[path, when] for path, when in sorted(retired.items())],
+            )
         connection.execute(
             f"create table {MART_SCHEMA}.{PUBLISHED_MONTHS} (billing_month date, "
             "published_at timestamp, build_id varchar)"

@@ -1,10 +1,10 @@
 """What the dashboard reads: the marts, from DuckDB (read-only) or Snowflake.
 
 - RECON_TARGET: duckdb (default), snowflake or snowflake_emulator;
-- RECON_DUCKDB_PATH: the DuckDB file (default data/provider_recon.duckdb), opened read-only
-  and closed after each query;
-- SNOWFLAKE_*: the connection settings (docs/snowflake.md); the marts' schema is
-  SNOWFLAKE_SCHEMA (default recon).
+- DuckDB: the published catalog (recon/marts.py; default data/published/provider_recon.duckdb),
+  opened read-only and closed after each query;
+- Snowflake: the SNOWFLAKE_* connection settings (docs/snowflake.md) and the published schema
+  RECON_PUBLISHED_SCHEMA (default recon).
 
 Every query is plain SQL over the mart tables with `?` parameters, the same on both engines.
 A DuckDB connection is held only for the duration of one query, so the monthly build (the
@@ -13,15 +13,13 @@ one writer) is never blocked for long.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from recon.config import Settings
+from recon.marts import MartReader
 
 QUERIES = {
     "months": """
@@ -95,57 +93,20 @@ QUERIES = {
 
 @dataclass(frozen=True)
 class MartSource:
-    """Where the marts are: a DuckDB file (read-only) or a Snowflake target."""
+    """The published marts (recon/marts.py): DuckDB's catalog (read-only) or Snowflake."""
 
-    target: str
-    duckdb_path: Path
-    schema: str
+    reader: MartReader
 
     @classmethod
     def from_env(cls) -> MartSource:
-        settings = Settings.from_env()
-        schema = "recon"
-        if settings.target.startswith("snowflake"):
-            schema = os.environ.get("SNOWFLAKE_SCHEMA") or "recon"
-        return cls(target=settings.target, duckdb_path=settings.duckdb_path, schema=schema)
+        return cls(MartReader.from_env())
 
     def describe(self) -> str:
-        if self.target == "duckdb":
-            return f"DuckDB {self.duckdb_path} (read-only)"
-        return f"Snowflake target {self.target}, schema {self.schema}"
+        return self.reader.describe()
 
     def query(self, name: str, *parameters: Any) -> pd.DataFrame:
-        sql = QUERIES[name].format(schema=self.schema)
-        if self.target == "duckdb":
-            return _duckdb_query(self.duckdb_path, sql, list(parameters))
-        return _snowflake_query(self.target, sql, list(parameters))
-
-
-def _duckdb_query(path: Path, sql: str, parameters: list[Any]) -> pd.DataFrame:
-    import duckdb
-
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no DuckDB database at {path}: run `recon run` or `make demo` first"
-        )
-    connection = duckdb.connect(str(path), read_only=True)
-    try:
-        return connection.execute(sql, parameters).df()
-    finally:
-        connection.close()
-
-
-def _snowflake_query(target: str, sql: str, parameters: list[Any]) -> pd.DataFrame:
-    from recon.load import connect
-
-    connection = connect(target)
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, parameters)
-        columns = [column[0].lower() for column in cursor.description]
-        return pd.DataFrame(cursor.fetchall(), columns=columns)
-    finally:
-        connection.close()
+        rows = self.reader.query(QUERIES[name], list(parameters))
+        return pd.DataFrame(rows.rows, columns=list(rows.columns))
 
 
 # --------------------------------------------------------------------------- display values
