@@ -155,7 +155,9 @@ def test_each_dbt_node_is_a_task_and_artifacts_are_published(reconciled_month):
         )
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
-                key={"any_": ["reconciliation-summary", "reconciliation-largest-findings"]}
+                key={"any_": ["reconciliation-summary", "reconciliation-largest-findings"]},
+                # this run's (the session's Prefect API also holds test_snowflake_flow.py's)
+                flow_run_id={"any_": [runs[0].id]},
             )
         )
     kinds = {artifact.key: artifact.type for artifact in artifacts}
