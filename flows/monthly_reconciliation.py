@@ -41,7 +41,7 @@ from prefect.runtime import flow_run
 from recon.config import Settings
 from recon.dbt import build_with_prefect, generate_docs, target_dir
 from recon.export import ReportExport, export_report
-from recon.locking import run_lock
+from recon.locking import check_database_free, run_lock
 from recon.notify import build_message, masked, notification_urls, retry_options
 from recon.notify import send_notification as notify_endpoint
 from recon.publish import Publication, publish_month
@@ -202,6 +202,8 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         logger.info("2/4 dbt build of %s (dbt nodes as tasks)", month)
         # Write and audit in the private place; publish only when every node passed: a
         # failed build leaves what readers see, every earlier month and report, as it was.
+        if settings.target == "duckdb":
+            check_database_free(settings.duckdb_path)
         nodes = build_with_prefect(settings, month)
         logger.info("   %s dbt nodes built and tested", nodes)
         publication = publish(month)
