@@ -194,6 +194,7 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         raise ValueError(f"the flow exports from DuckDB; RECON_TARGET is {settings.target!r}")
 
     # One run at a time per database, for the whole run (recon/locking.py).
+    logger.info("reconciling billing month %s on target %s", month, settings.target)
     with run_lock(settings, f"monthly run of {month}"):
         logger.info("1/4 checking the raw files in %s", settings.raw_dir)
         validation = validate_raw_files(month)
