@@ -8,8 +8,8 @@ Steps of `monthly_reconciliation(billing_month)`:
 
 1. `validate-raw-files` (recon/validate.py): a bad raw file stops the run here, before
    anything is built or written, naming the file, the column and the lines.
-2. ONE in-process `dbt build --vars {billing_month: ...}` through prefect-dbt's
-   PrefectDbtRunner: every dbt node is a task of this flow run; a failed model or data test
+2. ONE in-process `dbt build` of the month, as one task (`dbt-build`) with a table artifact
+   of the failed, warned and slowest nodes (recon/dbt.py); a failed model or data test
    stops the run before the export, naming the failed nodes (recon/dbt.py). dbt builds in
    a private place; `publish` (recon/publish.py) then shows the month to readers in one
    atomic step, only when every node passed.
@@ -67,9 +67,17 @@ def resolve_billing_month(billing_month: str | None, today: date | None = None) 
     return value
 
 
+def scheduled_day() -> date:
+    """The day this flow run was scheduled for (UTC; today outside a flow run or for a run
+    started by hand): a scheduled run that starts late (the machine was off on the 2nd) still
+    reconciles the month before its scheduled day, not the month before the day it starts."""
+    return flow_run.scheduled_start_time.astimezone(UTC).date()
+
+
 def run_name() -> str:
     """reconcile-YYYY-MM, with the month a scheduled run (billing_month null) will use."""
-    return f"reconcile-{resolve_billing_month(flow_run.parameters.get('billing_month'))}"
+    month = resolve_billing_month(flow_run.parameters.get("billing_month"), scheduled_day())
+    return f"reconcile-{month}"
 
 
 def _amount(value: Any) -> str:
@@ -188,7 +196,7 @@ def publish(billing_month: str) -> Publication:
 def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
     """Reconciles one billing month ('YYYY-MM'; None: the previous calendar month)."""
     logger = get_run_logger()
-    month = resolve_billing_month(billing_month)
+    month = resolve_billing_month(billing_month, scheduled_day())
     settings = Settings.from_env()
     if settings.target != "duckdb":
         raise ValueError(f"the flow exports from DuckDB; RECON_TARGET is {settings.target!r}")
@@ -200,7 +208,7 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         validation = validate_raw_files(month)
         logger.info("   %s files, %s rows", len(validation.files), sum(validation.rows.values()))
 
-        logger.info("2/4 dbt build of %s (dbt nodes as tasks)", month)
+        logger.info("2/4 dbt build of %s (models and data tests)", month)
         # Write and audit in the private place; publish only when every node passed: a
         # failed build leaves what readers see, every earlier month and report, as it was.
         if settings.target == "duckdb":
