@@ -33,3 +33,38 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- One row: the staged intake events dated in the reconciled month and the staged invoice
+    lines billed for it (the two month tests in tests/staging/ read it). -#}
+{% macro month_record_counts_sql() -%}
+with
+
+intake_events as (
+    select event_month from {{ ref('stg_ops__intake_events') }}
+),
+
+invoice_lines as (
+    select billing_month from {{ ref('stg_billing__invoice_lines') }}
+),
+
+intake_events_of_the_month as (
+    select count(*) as intake_events
+    from intake_events
+    where event_month = {{ billing_month_start() }}
+),
+
+invoice_lines_of_the_month as (
+    select count(*) as invoice_lines
+    from invoice_lines
+    where billing_month = {{ billing_month_start() }}
+),
+
+final as (
+    select
+        intake_events_of_the_month.intake_events,
+        invoice_lines_of_the_month.invoice_lines
+    from intake_events_of_the_month
+    cross join invoice_lines_of_the_month
+)
+
+select * from final
+{%- endmacro %}
