@@ -2,9 +2,10 @@
 -- billed for it. A month with neither is a month whose drops have not arrived, or the wrong
 -- month (a plain `dbt build` reconciles the previous calendar month by default), and
 -- reconciling it would write a month of nothing but findings. So the build stops here,
--- naming the month and the raw folder, and dbt skips the marts: each reads both the intake
--- events and the invoice lines, so it waits for this test. The SELECT is the same check,
--- for the commands that do not run it first (compile, docs, retry).
+-- naming the month and the raw folder, and dbt skips the marts: each depends on both the
+-- staged intake events and the staged invoice lines (two of them through `-- depends_on`),
+-- so dbt runs this test before any of them. The SELECT is the same check, for the commands
+-- that do not run it first (compile, docs, retry).
 {%- set month_without_records_sql -%}
 with
 
