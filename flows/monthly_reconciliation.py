@@ -1,29 +1,41 @@
-"""The monthly job: validate the raw files, build and test, export the report, notify.
+"""The monthly job: validate the raw files, load, build and test, publish, export, notify.
 
     recon run --month 2026-10          # one run, locally (Prefect's ephemeral API)
     recon serve                        # the deployment's schedule, served by this process
     prefect deploy -n monthly-reconciliation   # the deployment of prefect.yaml, for a worker
+    prefect deploy -n monthly-reconciliation-snowflake   # the same flow on Snowflake
 
-Steps of `monthly_reconciliation(billing_month)`:
+The same steps on both engines (RECON_TARGET duckdb, snowflake, or the CI emulator
+snowflake_emulator) of `monthly_reconciliation(billing_month)`:
 
 1. `validate-raw-files` (recon/validate.py): a bad raw file stops the run here, before
    anything is built or written, naming the file, the column and the lines.
+   `load-raw-files` (Snowflake only; recon/load.py): every file family into the RAW tables,
+   idempotent (an unchanged file is skipped), as `recon load` does. On DuckDB dbt's
+   on-run-start ingests the files itself, so the task does not run.
 2. ONE in-process `dbt build` of the month, as one task (`dbt-build`) with a table artifact
    of the failed, warned and slowest nodes (recon/dbt.py); a failed model or data test
    stops the run before the export, naming the failed nodes (recon/dbt.py). dbt builds in
-   a private place; `publish` (recon/publish.py) then shows the month to readers in one
-   atomic step, only when every node passed.
-3. `export-report` (recon/export.py): CSV and Excel workbook in RECON_REPORT_DIR/YYYY-MM/,
+   a private place (the DuckDB file, or Snowflake's build schema); `publish`
+   (recon/publish.py, recon/publish_snowflake.py) then shows the month to readers in one
+   atomic step, only when every node passed. What the build cost (dbt's run_results.json:
+   seconds per node summed, and what the adapter reports: Snowflake query ids and rows) is
+   in the summary (recon/run_results.py).
+3. `export-report` (recon/export.py): CSV and Excel workbook in RECON_REPORT_DIR/YYYY-MM/
+   from the published marts (the same files from DuckDB and from Snowflake),
    and `dbt-docs`: the project's documentation (`dbt docs generate --static`) next to them
    in RECON_REPORT_DIR/YYYY-MM/dbt_docs/ (static_index.html opens from the file).
 4. Artifacts: the month's summary (markdown) and its 10 largest findings (table).
 5. `notify` (recon/notify.py): one task per endpoint of RECON_NOTIFY_URLS, with retries; a
    failing endpoint is a warning, never a failed run.
 
-The whole run holds the database's run lock: a second run at the same time stops with a
-clear message (recon/locking.py). Configuration is in the environment (recon/config.py,
-recon/validate.py, recon/notify.py, recon/locking.py); the schedule's time zone is
-RECON_SCHEDULE_TIMEZONE (an IANA name; default UTC).
+The whole run holds the run lock (a file beside RECON_DUCKDB_PATH, on both engines): a second
+run at the same time on this machine stops with a clear message (recon/locking.py). On
+Snowflake, a secret the environment lacks may come from a Prefect Secret block read at run
+time (RECON_SNOWFLAKE_PASSWORD_BLOCK; recon/load.py `secrets_from_blocks`). Configuration
+is in the environment (recon/config.py, recon/validate.py, recon/notify.py, recon/locking.py,
+recon/load.py); the schedule's time zone is RECON_SCHEDULE_TIMEZONE (an IANA name; default
+UTC).
 """
 
 from __future__ import annotations
@@ -36,19 +48,23 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from recon.config import Settings
 from recon.dbt import build_with_prefect, generate_docs, target_dir
 from recon.export import ReportExport, export_report
+from recon.load import secrets_from_blocks
 from recon.locking import check_database_free, run_lock
 from recon.notify import build_message, masked, notification_urls, retry_options
 from recon.notify import send_notification as notify_endpoint
 from recon.publish import Publication, publish_month
+from recon.run_results import BuildCost, build_cost
 from recon.validate import ValidationResult, validate_raw_files
 
 FLOW_NAME = "monthly-reconciliation"
 DEPLOYMENT_NAME = "monthly-reconciliation"
+SNOWFLAKE_DEPLOYMENT_NAME = "monthly-reconciliation-snowflake"
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
@@ -88,7 +104,9 @@ def _days(value: Any) -> str:
     return "n/a" if value is None else f"{float(value):.1f}"
 
 
-def summary_markdown(report: ReportExport, validation: ValidationResult) -> str:
+def summary_markdown(
+    report: ReportExport, validation: ValidationResult, build: BuildCost | None = None
+) -> str:
     summary = report.summary
     rate = summary.get("billing_match_rate")
     lines = [
@@ -122,6 +140,8 @@ def summary_markdown(report: ReportExport, validation: ValidationResult) -> str:
     if validation.warnings:
         lines += ["", "## Raw-file warnings", ""]
         lines += [f"- {warning.describe()}" for warning in validation.warnings]
+    if build is not None:
+        lines += ["", *build.markdown()]
     return "\n".join(lines)
 
 
@@ -149,9 +169,11 @@ def write_dbt_docs(billing_month: str) -> Path:
     return generate_docs(settings, billing_month, settings.report_dir / billing_month / "dbt_docs")
 
 
-def publish_artifacts(report: ReportExport, validation: ValidationResult) -> None:
+def publish_artifacts(
+    report: ReportExport, validation: ValidationResult, build: BuildCost | None = None
+) -> None:
     create_markdown_artifact(
-        markdown=summary_markdown(report, validation),
+        markdown=summary_markdown(report, validation, build),
         key="reconciliation-summary",
         description=f"Provider reconciliation of {report.billing_month}",
     )
@@ -185,6 +207,22 @@ def notify(report: ReportExport) -> dict[str, int]:
     return {"sent": len(urls) - failed, "failed": failed}
 
 
+@task(name="load-raw-files", retries=2, retry_delay_seconds=30, cache_policy=NO_CACHE)
+def load_raw(billing_month: str) -> list[str]:
+    """Snowflake: RECON_RAW_DIR into the RAW tables (recon/load.py). Idempotent, so a retry
+    after a dropped connection loads only what is not loaded yet."""
+    from recon.load import connect, load_raw_files
+
+    settings = Settings.from_env()
+    messages: list[str] = []
+    connection = connect(settings.target)
+    try:
+        load_raw_files(connection, settings.raw_dir, report=messages.append)
+    finally:
+        connection.close()
+    return messages
+
+
 @task(name="publish")
 def publish(billing_month: str) -> Publication:
     """The month's marts to where readers read them, in one atomic step (recon/publish.py)."""
@@ -198,30 +236,44 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     month = resolve_billing_month(billing_month, scheduled_day())
     settings = Settings.from_env()
-    if settings.target != "duckdb":
-        raise ValueError(f"the flow exports from DuckDB; RECON_TARGET is {settings.target!r}")
+    on_snowflake = settings.target.startswith("snowflake")
 
     # One run at a time per database, for the whole run (recon/locking.py).
     logger.info("reconciling billing month %s on target %s", month, settings.target)
-    with run_lock(settings, f"monthly run of {month}"):
+    with run_lock(settings, f"monthly run of {month}"), secrets_from_blocks() as from_blocks:
+        if from_blocks:
+            logger.info("   %s read from Prefect Secret blocks", ", ".join(from_blocks))
         logger.info("1/4 checking the raw files in %s", settings.raw_dir)
         validation = validate_raw_files(month)
         logger.info("   %s files, %s rows", len(validation.files), sum(validation.rows.values()))
+        if on_snowflake:
+            loaded = load_raw(month)
+            logger.info(
+                "   loaded into the RAW tables (%s): %s", settings.target, "; ".join(loaded)
+            )
+        else:
+            logger.info("   load-raw-files skipped: on DuckDB dbt ingests the files itself")
 
-        logger.info("2/4 dbt build of %s (models and data tests)", month)
+        logger.info("2/4 dbt build of %s on %s (models and data tests)", month, settings.target)
         # Write and audit in the private place; publish only when every node passed: a
         # failed build leaves what readers see, every earlier month and report, as it was.
         if settings.target == "duckdb":
             check_database_free(settings.duckdb_path)
         nodes = build_with_prefect(settings, month)
-        logger.info("   %s dbt nodes built and tested", nodes)
+        build = build_cost(target_dir(settings) / "run_results.json")
+        logger.info(
+            "   %s dbt nodes built and tested: %.1f s in nodes, %.1f s wall-clock",
+            nodes,
+            build.node_seconds,
+            build.elapsed_seconds,
+        )
         publication = publish(month)
         logger.info("   %s", publication.describe())
 
         logger.info("3/4 exporting the report to %s", settings.report_dir / month)
         report = export_report(month, validation.warning_rows())
         dbt_docs = write_dbt_docs(month)
-        publish_artifacts(report, validation)
+        publish_artifacts(report, validation, build)
 
     logger.info("4/4 notifying")
     notifications = notify(report)
@@ -249,6 +301,10 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         "raw_file_warnings": len(validation.warnings),
         "notifications_sent": notifications["sent"],
         "notifications_failed": notifications["failed"],
+        "target": settings.target,
+        "published_partitions": sum(len(months) for months in publication.partitions.values()),
+        "publish_seconds": round(publication.seconds, 3),
+        **build.as_dict(),
     }
 
 

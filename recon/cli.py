@@ -110,7 +110,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     month = resolve_billing_month(args.month)
     print(f"reconciling {month}: raw files {settings.raw_dir}, target {settings.target}")
-    print("steps: check the raw files, dbt build (models and tests), export, notify")
+    load = "load the RAW tables, " if settings.target.startswith("snowflake") else ""
+    print(
+        f"steps: check the raw files, {load}dbt build (models and tests), publish, export, notify"
+    )
     _quiet_node_task_lines()
     _quiet_known_failures()
     try:
@@ -122,6 +125,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"stopped before the export, the database as it was: {error}", file=sys.stderr)
         return 1
     print(_summary_line(month, result))
+    print(
+        f"dbt build on {result['target']}: {result['build_nodes']} nodes, "
+        f"{result['build_seconds']:,.1f} s in nodes ({result['build_elapsed_seconds']:,.1f} s "
+        f"wall-clock); published {result['published_partitions']} partitions"
+    )
     print(f"report: {result['report_csv']}")
     print(f"        {result['report_xlsx']}")
     if result["data_docs"]:
@@ -192,12 +200,13 @@ def _months_before(month: str, count: int) -> list[str]:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from recon.load import connect, load_raw_files
+    from recon.load import connect, load_raw_files, secrets_from_blocks
 
     settings = Settings.from_env()
     print(f"loading {settings.raw_dir} into the RAW tables of target {args.target}")
     try:
-        connection = connect(args.target)
+        with secrets_from_blocks():
+            connection = connect(args.target)
         try:
             load_raw_files(connection, settings.raw_dir, report=_progress)
         finally:

@@ -23,8 +23,14 @@ Connection settings are the dbt profile's (profiles/profiles.yml), from the same
 | SNOWFLAKE_WAREHOUSE               | warehouse                               | (required)     |
 | SNOWFLAKE_DATABASE                | database                                | (required)     |
 | SNOWFLAKE_QUERY_TAG               | query tag of the session                | provider_recon |
+| RECON_SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS | statement timeout of the session | 3600           |
 | RECON_RAW_SCHEMA                  | schema of the RAW tables                | raw            |
 | RECON_EMULATOR_PORT               | fakesnow's port (snowflake_emulator)    | 8085           |
+
+Secrets can also come from Prefect Secret blocks, read at run time (`secrets_from_blocks`):
+with SNOWFLAKE_PASSWORD unset and RECON_SNOWFLAKE_PASSWORD_BLOCK naming a Secret block, the
+block's value is SNOWFLAKE_PASSWORD for the run (likewise
+RECON_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE_BLOCK for SNOWFLAKE_PRIVATE_KEY_PASSPHRASE).
 """
 
 from __future__ import annotations
@@ -62,6 +68,12 @@ OPTIONAL_FAMILIES = {
     ),
 }
 MANIFEST = "raw_file_loads"
+# A secret variable, and the variable that may name the Prefect Secret block holding it.
+SECRET_BLOCKS = {
+    "SNOWFLAKE_PASSWORD": "RECON_SNOWFLAKE_PASSWORD_BLOCK",
+    "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "RECON_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE_BLOCK",
+}
+DEFAULT_STATEMENT_TIMEOUT_SECONDS = 3600
 BATCH_ROWS = 5000
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -74,12 +86,29 @@ class RawFile:
     row_count: int
 
 
+def statement_timeout_seconds() -> int:
+    """RECON_SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS: Snowflake cancels a statement of recon's own
+    sessions (load, publish, export, dashboard) running longer than this."""
+    value = os.environ.get("RECON_SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS") or str(
+        DEFAULT_STATEMENT_TIMEOUT_SECONDS
+    )
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise ValueError(
+            f"RECON_SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS must be a positive number of seconds, "
+            f"got {value!r}"
+        )
+    return int(value)
+
+
 def connection_kwargs(target: str) -> dict[str, Any]:
     """snowflake.connector.connect arguments of a dbt target (profiles/profiles.yml)."""
     env = os.environ
     common = {
         "paramstyle": "qmark",  # server-side binding: executemany becomes one array insert
-        "session_parameters": {"QUERY_TAG": env.get("SNOWFLAKE_QUERY_TAG", "provider_recon")},
+        "session_parameters": {
+            "QUERY_TAG": env.get("SNOWFLAKE_QUERY_TAG", "provider_recon"),
+            "STATEMENT_TIMEOUT_IN_SECONDS": statement_timeout_seconds(),
+        },
     }
     if target == "snowflake_emulator":  # fakesnow on this machine; nothing secret
         return {
@@ -114,6 +143,32 @@ def connection_kwargs(target: str) -> dict[str, Any]:
     else:
         kwargs["password"] = env["SNOWFLAKE_PASSWORD"]
     return kwargs
+
+
+@contextmanager
+def secrets_from_blocks() -> Iterator[list[str]]:
+    """Each secret of SECRET_BLOCKS that is unset while its RECON_..._BLOCK names a Prefect
+    Secret block: the block's value in os.environ for the block (dbt's profile and the
+    connector read it there), removed afterwards. Yields the names of the variables set;
+    nothing is read when every secret is set or no block is named."""
+    wanted = {
+        variable: os.environ[block].strip()
+        for variable, block in SECRET_BLOCKS.items()
+        if not os.environ.get(variable) and (os.environ.get(block) or "").strip()
+    }
+    if wanted:
+        from prefect.blocks.system import Secret
+
+        for variable, block_name in wanted.items():
+            value = Secret.load(block_name).get()
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"the Prefect Secret block {block_name!r} holds no text")
+            os.environ[variable] = value
+    try:
+        yield sorted(wanted)
+    finally:
+        for variable in wanted:
+            os.environ.pop(variable, None)
 
 
 def connect(target: str) -> Any:
@@ -199,7 +254,8 @@ def _delete_file(cursor: Any, schema: str, table: str, name: str) -> None:
 
 
 @contextmanager
-def _transaction(cursor: Any) -> Iterator[None]:
+def transaction(cursor: Any) -> Iterator[None]:
+    """One explicit transaction: committed when the block succeeds, rolled back otherwise."""
     cursor.execute("begin")
     try:
         yield
@@ -224,7 +280,7 @@ def load_family(
             report(f"{name}: unchanged, skipped")
             continue
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
-        with _transaction(cursor):
+        with transaction(cursor):
             _delete_file(cursor, schema, table, name)
             _insert_file(cursor, schema, table, raw_file, loaded_at)
             cursor.execute(
@@ -233,7 +289,7 @@ def load_family(
             )
         report(f"{name}: {raw_file.row_count} rows loaded into {schema}.{table}")
     for name in loaded:  # recorded, but no longer in the folder
-        with _transaction(cursor):
+        with transaction(cursor):
             _delete_file(cursor, schema, table, name)
         report(f"{name}: no longer in the folder, its rows deleted from {schema}.{table}")
 

@@ -1,5 +1,5 @@
 """Security: no credentials in the repository, target/ or the logs; readers of the DuckDB
-file open it read-only; on Snowflake the reporting role gets SELECT on the marts only
+file open it read-only; on Snowflake the reporting role gets SELECT on the published marts only
 (docs/robustness.md, "Security"). Formula injection: tests/python/test_export.py."""
 
 from __future__ import annotations
@@ -163,8 +163,15 @@ def test_export_reads_through_a_read_only_connection(
 
 
 def test_snowflake_reporting_role_can_only_select_the_marts(tmp_path: Path):
-    """dbt's manifest for the Snowflake target: SELECT for the reporting role on every mart
-    and on nothing else; no other privilege anywhere (dbt parse, no connection)."""
+    """On Snowflake the reporting role gets USAGE on the published schema and SELECT on the
+    published marts, when a month is published (recon/publish_snowflake.py), and nothing from
+    dbt: no node of dbt's manifest for the Snowflake target has grants, so the private build
+    schema is never readable by it (dbt parse, no connection; the grants' execution after the
+    publish's commit is tested on the emulator,
+    test_the_reporting_role_is_granted_on_the_published_schema_only)."""
+    from recon.publish import marts_of_manifest
+    from recon.publish_snowflake import grant_statements
+
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("RECON_", "SNOWFLAKE_"))},
         "SNOWFLAKE_ACCOUNT": "example",
@@ -195,8 +202,15 @@ def test_snowflake_reporting_role_can_only_select_the_marts(tmp_path: Path):
         for node in manifest["nodes"].values()
         if node["resource_type"] in ("model", "seed", "snapshot")
     }
-    marts = {name: grant for name, (folder, grant) in grants.items() if folder == "marts"}
-    others = {name: grant for name, (folder, grant) in grants.items() if folder != "marts"}
-    assert marts and all(grant == {"select": ["RECON_REPORTING"]} for grant in marts.values())
-    assert all(not grant for grant in others.values()), others
+    assert "rpt_finance_report" in grants
+    assert not any(grant for _, grant in grants.values()), grants
+    marts = marts_of_manifest(tmp_path / "target" / "manifest.json")
+    assert {mart.schema for mart in marts} == {"recon_build"}  # the private build schema
+    tables = [mart.name for mart in marts]
+    statements = grant_statements("recon", tables, "RECON_REPORTING")
+    assert statements[0] == "grant usage on schema recon to role RECON_REPORTING"
+    assert statements[1:] == [
+        f"grant select on table recon.{table} to role RECON_REPORTING" for table in tables
+    ]
+    assert not any("recon_build" in statement for statement in statements)
     assert files_holding([tmp_path], [SECRETS["SNOWFLAKE_PASSWORD"]]) == []
