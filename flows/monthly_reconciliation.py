@@ -64,7 +64,6 @@ from recon.validate import ValidationResult, validate_raw_files
 
 FLOW_NAME = "monthly-reconciliation"
 DEPLOYMENT_NAME = "monthly-reconciliation"
-SNOWFLAKE_DEPLOYMENT_NAME = "monthly-reconciliation-snowflake"
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 

@@ -120,6 +120,9 @@ def connection_kwargs(target: str) -> dict[str, Any]:
             "port": int(env.get("RECON_EMULATOR_PORT", "8085")),
             "protocol": "http",
             "database": "recon_ci",
+            # fakesnow answers a statement it cannot run with HTTP 500, which the connector
+            # retries for ever unless a network timeout bounds it: fail instead of hanging CI.
+            "network_timeout": 300,
         }
     if target != "snowflake":
         raise ValueError(f"recon load needs a Snowflake target, got {target!r}")

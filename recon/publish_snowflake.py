@@ -8,10 +8,11 @@ reporting role) read RECON_PUBLISHED_SCHEMA (default `recon`) of the same databa
 
 1. DDL first (each DDL statement commits on its own on Snowflake, so none may run inside the
    transaction): the published schema, `published_months`, and for each mart a permanent table
-   `create table if not exists <published>.<mart> like <build>.<mart>`; a column the build has
-   and the published table lacks is added (`alter table ... add column`), a VARCHAR or NUMBER
-   that the build widened is widened. Any other change of a column's type stops the publish
-   before anything is written (PublishRefused), naming the column.
+   with the build table's columns and types as DESCRIBE TABLE shows them (`create table if
+   not exists`); a column the build has and the published table lacks is added (`alter table
+   ... add column`), a VARCHAR or NUMBER that the build widened is widened. Any other change of
+   a column's type stops the publish before anything is written (PublishRefused), naming the
+   column.
 2. ONE transaction (`begin` ... `commit`, `rollback` on any error): per mart,
    - incremental by month (`replace_month`): delete the month's rows, insert the build's rows of
      that month;
@@ -31,8 +32,8 @@ published table, NULL in new rows. A published table whose mart left the project
 comparison reads the other marts' history once on each side, it writes none of it.
 
 The emulator (fakesnow 0.12.1, target `snowflake_emulator`, CI only) has no HASH_AGG: there the
-month hash is `bitxor_agg(hash(<columns>))` (docs/snowflake.md). It has no GRANT either; the
-tests check the grant statements through a connection that records them.
+month hash is `cast(bitxor_agg(hash(<columns>)) as varchar)` (docs/snowflake.md). It has no
+GRANT either; the tests check the grant statements through a connection that records them.
 """
 
 from __future__ import annotations
@@ -141,8 +142,10 @@ def prepare_tables(cursor: Any, published: str, marts: list[Mart]) -> dict[str, 
                 )
     for mart in marts:
         if mart.name.upper() not in existing:
-            source = f"{mart.schema}.{mart.name}"
-            cursor.execute(f"create table if not exists {published}.{mart.name} like {source}")
+            # The build's columns and types, spelled out: a permanent table whatever the build
+            # table is (dbt-snowflake makes tables transient by default).
+            definitions = ", ".join(f"{c.quoted} {c.type}" for c in built[mart.name])
+            cursor.execute(f"create table if not exists {published}.{mart.name} ({definitions})")
     for statement in alterations:
         cursor.execute(statement)
     cursor.execute(

@@ -18,6 +18,10 @@ from typing import Any
 
 import pytest
 
+# Session fixtures of the Snowflake tests (one fakesnow server, the flow on both engines):
+# imported here so that each runs once per session for every module that uses it.
+from snowflake_runs import emulator_port, generated_dataset, snowflake_flow_runs  # noqa: F401
+
 MONTH_ONE = "2026-09"
 MONTH_TWO = "2026-10"
 

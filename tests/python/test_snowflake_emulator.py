@@ -1,267 +1,82 @@
 """The project on Snowflake, proven against the local emulator fakesnow (no account, no network).
 
-One generated dataset (recon.generate: every kind of noise) is reconciled twice:
+The builds are the session fixture `snowflake_flow_runs` (tests/python/snowflake_runs.py): one
+generated dataset (recon.generate: every finding type, every kind of noise) reconciled by the
+monthly flow for two months on DuckDB and on the emulator (fakesnow in server mode; the raw
+files loaded by `recon.load`, `dbt build` through dbt-snowflake on the profile target
+`snowflake_emulator`, the month published by recon/publish_snowflake.py), then month two again
+on the emulator (a build that fails its data test). test_snowflake_flow.py compares the
+reports; this module compares what is under them:
 
-- on DuckDB, the embedded default target;
-- on the Snowflake emulator: fakesnow in server mode on a free local port, the raw files
-  loaded by `recon.load` (the loader of `recon load --target snowflake`), and `dbt build`
-  through dbt-snowflake (profile target `snowflake_emulator`).
-
-Each engine builds two consecutive months and then the second again. Every mart must be the
-same on both engines, row for row, after types are normalised (decimals, dates, booleans);
-the RAW tables must equal the DuckDB views over the files, and loading twice must not
-duplicate a row. dbt's unit tests run on the emulator in the second month's build.
+- every published mart is the same on both engines, row for row, after types are normalised
+  (decimals, dates, booleans);
+- the RAW tables equal DuckDB's RAW tables, each row once after three loads, and a changed
+  drop is replaced;
+- publishing (small hand-made tables, no dbt): the month and the changed months only, new
+  columns, a refused type change, a rolled-back transaction, and the reporting role's grants
+  on the published schema only;
+- dbt's unit tests pass on the emulator; the dashboard's queries read the same.
 
 fakesnow translates Snowflake SQL to DuckDB, so this proves the Snowflake code path of the
-project (dispatch macros, dbt-snowflake materializations, the loader), not Snowflake's own
-engine: see docs/snowflake.md for what it does not prove.
+project (dispatch macros, dbt-snowflake materializations, the loader, the publish), not
+Snowflake's own engine: see docs/snowflake.md for what it does not prove.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-import snowflake.connector
-from dbt_helpers import dbt_env_isolated, raw_row_count, settings_for
-
-from recon.config import PROJECT_DIR
-from recon.dbt import dbt_args, dbt_env
-from recon.generate import generate
-from recon.load import FAMILIES, connection_kwargs, load_raw_files
-
-MONTHS = ("2026-09", "2026-10")
-MARTS = (
-    "fct_provider_counts_monthly",
-    "fct_billing_discrepancies",
-    "fct_provider_discrepancies",
-    "fct_data_quality_issues",
-    "fct_entitlement_findings",
-    "fct_discrepancy_resolutions",
-    "fct_billable_providers_monthly",
-    "rpt_finance_report",
-    "rpt_monthly_summary",
-    "rpt_entitlement_usage",
+from dbt_helpers import dbt_env_isolated, raw_row_count
+from snowflake_runs import (
+    EMULATOR,
+    MONTHS,
+    PUBLISHED_MARTS,
+    PUBLISHED_SCHEMA,
+    Dataset,
+    FlowRuns,
+    copy_raw_dir,
+    emulator_connection,
+    emulator_query,
+    epoch_as_null,
+    sorted_rows,
 )
-EMULATOR_SCHEMA = "recon"  # profiles.yml, target snowflake_emulator
-DBT_TIMEOUT_SECONDS = 300  # a query fakesnow cannot run can make the connector retry forever
-NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+
+from recon.config import PROJECT_DIR, Settings
+from recon.load import FAMILIES, load_raw_files
+from recon.publish import Mart
+from recon.publish_snowflake import (
+    PublishRefused,
+    grant_statements,
+    publish_to_schema,
+    widened_type,
+)
+
+DBT_TIMEOUT_SECONDS = 600  # a query fakesnow cannot run can make the connector retry forever
 
 
-@dataclass(frozen=True)
-class Run:
-    """One engine's build of the dataset: its marts after each step."""
-
-    marts: dict[str, list[tuple]]
-    columns: dict[str, list[str]]
-    marts_before_rerun: dict[str, list[tuple]]
-    raw: dict[str, list[tuple]]
-    database: str = ""  # DuckDB's file (empty for the emulator)
+def _duckdb_published(runs: FlowRuns, mart: str) -> tuple[list[str], list[tuple]]:
+    with duckdb.connect(str(runs.duckdb.published_catalog), read_only=True) as connection:
+        relation = connection.sql(f"select * from recon.{mart}")
+        return relation.columns, relation.fetchall()
 
 
-# --------------------------------------------------------------------------- normalising
-def _normalise(value: Any) -> Any:
-    """One spelling per value across engines: numbers as Decimal, midnight timestamps as dates."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(round(value, 9))).normalize()
-    if isinstance(value, int | Decimal):
-        return Decimal(value).normalize()
-    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
-        return value.date()
-    return value
-
-
-def _rows(rows: list[tuple]) -> list[tuple]:
-    normalised = [tuple(_normalise(value) for value in row) for row in rows]
-    return sorted(normalised, key=lambda row: [(value is None, str(value)) for value in row])
-
-
-# --------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("snowflake_data")
-    raw_dir, seeds_dir = root / "raw", root / "seeds"
-    generate(raw_dir, seeds_dir, root / "answer_key", accounts=20, months=2, seed=5,
-             end_month=MONTHS[-1])  # fmt: skip
-    return raw_dir, seeds_dir
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def emulator_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """fakesnow in server mode, in its own process (its log in a file), on a free port."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("fakesnow") / "fakesnow.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "fakesnow", "-s", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert server.poll() is None, "fakesnow stopped:\n" + log_path.read_text()
-            assert time.monotonic() < deadline, "fakesnow did not start:\n" + log_path.read_text()
-            time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _dbt_build(target: str, month: str, env: dict[str, str], *extra: str) -> None:
-    """`dbt build` of one month in a child process (a hung emulator query cannot hang pytest)."""
-    settings = replace(settings_for(Path(), Path(), Path()), target=target)
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [str(dbt), *dbt_args("build", settings, *extra)],
-        env={**env, "RECON_BILLING_MONTH": month},
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=DBT_TIMEOUT_SECONDS,
+# --------------------------------------------------------------------------- the marts
+@pytest.mark.parametrize("mart", PUBLISHED_MARTS)
+def test_published_mart_equals_duckdb(mart: str, snowflake_flow_runs: FlowRuns) -> None:
+    duckdb_columns, duckdb_rows = _duckdb_published(snowflake_flow_runs, mart)
+    columns, rows = emulator_query(
+        snowflake_flow_runs.emulator_port, f"select * from {PUBLISHED_SCHEMA}.{mart}"
     )
-    assert result.returncode == 0, f"dbt build {month} on {target} failed:\n{result.stdout[-6000:]}"
-
-
-def _environment(dataset: tuple[Path, Path], work: Path, **extra: str) -> dict[str, str]:
-    """The child dbt's environment: the dataset's paths, its own target and log folders."""
-    raw_dir, seeds_dir = dataset
-    target_path = work / "dbt_target"
-    env = {
-        **dbt_env_isolated(),
-        "DBT_TARGET_PATH": str(target_path),
-        "DBT_LOG_PATH": str(target_path / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        **extra,
-    }
-    saved = os.environ.get("DBT_TARGET_PATH")
-    os.environ["DBT_TARGET_PATH"] = str(target_path)  # where dbt_env stages the seeds
-    try:
-        settings = settings_for(raw_dir, seeds_dir, work / "provider_recon.duckdb")
-        env.update(dbt_env(settings))
-    finally:
-        if saved is None:
-            os.environ.pop("DBT_TARGET_PATH")
-        else:
-            os.environ["DBT_TARGET_PATH"] = saved
-    return env
-
-
-def _build_every_month(target: str, env: dict[str, str], read_marts: Any) -> dict:
-    """Month one, month two, month two again; returns the marts before the re-run. dbt's unit
-    tests run in month two's build on the emulator (DuckDB runs them in the rest of the suite)."""
-    _dbt_build(target, MONTHS[0], env, *NO_UNIT_TESTS)
-    _dbt_build(target, MONTHS[1], env, *(NO_UNIT_TESTS if target == "duckdb" else ()))
-    before_rerun = read_marts()
-    _dbt_build(target, MONTHS[1], env, *NO_UNIT_TESTS)
-    return before_rerun
-
-
-@pytest.fixture(scope="module")
-def duckdb_run(dataset: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Run:
-    work = tmp_path_factory.mktemp("duckdb_run")
-    env = _environment(dataset, work)
-    database = env["RECON_DUCKDB_PATH"]
-
-    def read_marts() -> dict[str, list[tuple]]:
-        with duckdb.connect(database, read_only=True) as connection:
-            return {
-                mart: connection.sql(f"select * from recon.{mart}").fetchall() for mart in MARTS
-            }
-
-    before_rerun = _build_every_month("duckdb", env, read_marts)
-    with duckdb.connect(database, read_only=True) as connection:
-        columns = {mart: connection.sql(f"select * from recon.{mart}").columns for mart in MARTS}
-        raw = {}
-        for family in FAMILIES:
-            relation = connection.sql(f"select * exclude (_loaded_at) from raw.{family}")
-            raw[family] = [relation.columns, *relation.fetchall()]
-    return Run(read_marts(), columns, before_rerun, raw, database)
-
-
-def _emulator_query(port: int, sql: str) -> tuple[list[str], list[tuple]]:
-    settings = connection_kwargs("snowflake_emulator") | {"port": port}
-    with snowflake.connector.connect(**settings) as connection:
-        cursor = connection.cursor()
-        cursor.execute(sql)
-        return [column[0].lower() for column in cursor.description], cursor.fetchall()
-
-
-@pytest.fixture(scope="module")
-def emulator_run(
-    dataset: tuple[Path, Path], emulator_port: int, tmp_path_factory: pytest.TempPathFactory
-) -> Run:
-    work = tmp_path_factory.mktemp("emulator_run")
-    env = _environment(dataset, work, RECON_EMULATOR_PORT=str(emulator_port))
-    settings = connection_kwargs("snowflake_emulator") | {"port": emulator_port}
-    with snowflake.connector.connect(**settings) as connection:
-        for _ in range(2):  # the second load finds every file loaded and changes nothing
-            load_raw_files(connection, dataset[0], schema="raw", report=lambda _: None)
-
-    def read_marts() -> dict[str, list[tuple]]:
-        return {mart: read(f"{EMULATOR_SCHEMA}.{mart}")[1] for mart in MARTS}
-
-    def read(relation: str) -> tuple[list[str], list[tuple]]:
-        query = relation if relation.startswith("select") else f"select * from {relation}"
-        return _emulator_query(emulator_port, query)
-
-    before_rerun = _build_every_month("snowflake_emulator", env, read_marts)
-    columns = {mart: read(f"{EMULATOR_SCHEMA}.{mart}")[0] for mart in MARTS}
-    raw = {}
-    for family in FAMILIES:
-        family_columns, rows = read(f"select * exclude (_loaded_at) from raw.{family}")
-        raw[family] = [family_columns, *rows]
-    return Run(read_marts(), columns, before_rerun, raw)
-
-
-# --------------------------------------------------------------------------- tests
-# fakesnow hands a NULL timestamp to the connector as 1970-01-01 (the value stored is NULL:
-# test_null_timestamps_are_stored_as_null proves it), so these columns are compared with
-# that reading mapped back to NULL. No production SQL is changed for it.
-NULL_TIMESTAMP_COLUMNS = {"decided_at"}
-EPOCH = (datetime.date(1970, 1, 1), datetime.datetime(1970, 1, 1))
-
-
-def _epoch_as_null(columns: list[str], rows: list[tuple]) -> list[tuple]:
-    positions = {index for index, name in enumerate(columns) if name in NULL_TIMESTAMP_COLUMNS}
-    return [
-        tuple(
-            None if index in positions and value in EPOCH else value
-            for index, value in enumerate(row)
-        )
-        for row in rows
-    ]
-
-
-@pytest.mark.parametrize("mart", MARTS)
-def test_mart_equals_duckdb(mart: str, duckdb_run: Run, emulator_run: Run) -> None:
-    assert emulator_run.columns[mart] == duckdb_run.columns[mart]
-    expected = _rows(duckdb_run.marts[mart])
-    actual = _rows(_epoch_as_null(emulator_run.columns[mart], emulator_run.marts[mart]))
+    assert columns == duckdb_columns
+    expected = sorted_rows(duckdb_rows)
+    actual = sorted_rows(epoch_as_null(columns, rows))
     assert expected, f"{mart} is empty on DuckDB: nothing was compared"
     missing = [row for row in expected if row not in actual]
     unexpected = [row for row in actual if row not in expected]
@@ -271,46 +86,70 @@ def test_mart_equals_duckdb(mart: str, duckdb_run: Run, emulator_run: Run) -> No
     )
 
 
-def test_both_months_and_every_finding_type_were_compared(duckdb_run: Run) -> None:
+def test_both_months_and_every_finding_type_were_compared(snowflake_flow_runs: FlowRuns) -> None:
     def column(mart: str, name: str) -> set:
-        position = duckdb_run.columns[mart].index(name)
-        return {row[position] for row in duckdb_run.marts[mart]}
+        columns, rows = _duckdb_published(snowflake_flow_runs, mart)
+        return {row[columns.index(name)] for row in rows}
 
     months = {str(month) for month in column("fct_provider_counts_monthly", "billing_month")}
     assert months == {f"{month}-01" for month in MONTHS}
-    types = column("fct_billing_discrepancies", "discrepancy_type")
-    assert len(types) >= 5, f"the dataset should exercise most account findings, got {types}"
+    assert column("fct_billing_discrepancies", "discrepancy_type") == {
+        "OVERBILLED",
+        "UNDERBILLED",
+        "UNBILLED_USAGE",
+        "MISSING_FROM_CRM",
+        "ACCOUNT_NOT_ACTIVE_IN_CRM",
+        "GO_LIVE_MISMATCH",
+    }
+    assert column("fct_provider_discrepancies", "discrepancy_type") == {
+        "PROVIDER_MISSING_FROM_CRM",
+        "PROVIDER_INACTIVE_IN_CRM",
+        "PROVIDER_NOT_LIVE",
+        "PROVIDER_NAME_MISMATCH",
+    }
+    assert column("fct_entitlement_findings", "finding_type") == {
+        None,
+        "USAGE_ABOVE_ENTITLEMENT",
+        "USAGE_BELOW_ENTITLEMENT",
+        "NO_ENTITLEMENT",
+    }
+    assert column("fct_discrepancy_resolutions", "resolution_status") >= {"open", "disputed"}
 
 
-def test_rerunning_a_month_changes_nothing_on_the_emulator(emulator_run: Run) -> None:
-    for mart in MARTS:
-        assert _rows(emulator_run.marts[mart]) == _rows(emulator_run.marts_before_rerun[mart]), mart
+def test_null_timestamps_are_stored_as_null(snowflake_flow_runs: FlowRuns) -> None:
+    """What NULL_TIMESTAMP_COLUMNS relies on: the emulator stores NULL, only reads it as 1970."""
+    sql = "select count(*) from recon.fct_discrepancy_resolutions where decided_at is null"
+    with duckdb.connect(str(snowflake_flow_runs.duckdb.published_catalog), read_only=True) as db:
+        ((on_duckdb,),) = db.sql(sql).fetchall()
+    _, rows = emulator_query(snowflake_flow_runs.emulator_port, sql)
+    assert on_duckdb > 0
+    assert rows[0][0] == on_duckdb
 
 
+# --------------------------------------------------------------------------- RAW tables
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_raw_tables_equal_the_duckdb_views(family: str, duckdb_run: Run, emulator_run: Run) -> None:
-    """The loader's tables hold what DuckDB reads from the files: the same columns and values,
-    file names and positions, each row once (the files were loaded twice)."""
-    duckdb_columns, *duckdb_rows = duckdb_run.raw[family]
-    emulator_columns, *emulator_rows = emulator_run.raw[family]
-    assert sorted(emulator_columns) == sorted(duckdb_columns)
-    reorder = [emulator_columns.index(column) for column in duckdb_columns]
-    reordered = [tuple(row[position] for position in reorder) for row in emulator_rows]
+def test_raw_tables_equal_the_duckdb_raw_tables(family: str, snowflake_flow_runs: FlowRuns) -> None:
+    """The loader's tables hold what DuckDB ingests from the files: the same columns and
+    values, file names and positions, each row once (the flow loaded them three times)."""
+    sql = f"select * exclude (_loaded_at) from raw.{family}"
+    with duckdb.connect(str(snowflake_flow_runs.duckdb.duckdb_path), read_only=True) as db:
+        relation = db.sql(sql)
+        duckdb_columns, duckdb_rows = relation.columns, relation.fetchall()
+    columns, rows = emulator_query(snowflake_flow_runs.emulator_port, sql)
+    assert sorted(columns) == sorted(duckdb_columns)
+    reorder = [columns.index(column) for column in duckdb_columns]
+    reordered = [tuple(row[position] for position in reorder) for row in rows]
     assert len(duckdb_rows) > 10
-    assert _rows(reordered) == _rows(duckdb_rows)
+    assert sorted_rows(reordered) == sorted_rows(duckdb_rows)
 
 
 def test_reloading_a_changed_drop_replaces_its_rows(
-    dataset: tuple[Path, Path], emulator_port: int, tmp_path: Path
+    generated_dataset: Dataset, emulator_port: int, tmp_path: Path
 ) -> None:
     """A drop rewritten with a line fewer: its rows are replaced, the other drops are left as
     they were (positions are per file), and nothing is duplicated."""
-    raw_dir = tmp_path / "raw"
-    raw_dir.mkdir()
-    for path in dataset[0].glob("*.csv"):
-        (raw_dir / path.name).write_bytes(path.read_bytes())
-    settings = connection_kwargs("snowflake_emulator") | {"port": emulator_port}
-    with snowflake.connector.connect(**settings) as connection:
+    raw_dir = copy_raw_dir(generated_dataset, tmp_path / "raw")
+    with emulator_connection(emulator_port) as connection:
         load_raw_files(connection, raw_dir, schema="raw_reload", report=lambda _: None)
         first_drop = sorted(raw_dir.glob("ops_intake_log*.csv"))[0]
         lines = first_drop.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -333,38 +172,247 @@ def test_reloading_a_changed_drop_replaces_its_rows(
     assert sum("rows loaded into raw_reload.ops_intake_log" in m for m in messages) == 1, messages
 
 
-def test_reporting_role_gets_select_on_marts_on_snowflake_only(tmp_path: Path) -> None:
-    """`grants` resolve to SELECT for RECON_REPORTING_ROLE on the Snowflake targets' marts, to
-    nothing on DuckDB or without a role (fakesnow has no SHOW GRANTS to run them)."""
+# --------------------------------------------------------------------------- publishing
+class Recording:
+    """A connection that records every statement it is given. GRANT statements are recorded
+    and not sent: fakesnow cannot parse GRANT; everything else runs on the emulator."""
+
+    def __init__(self, connection: Any, fail_on: str = "") -> None:
+        self.connection = connection
+        self.statements: list[str] = []
+        self.fail_on = fail_on
+
+    def cursor(self) -> Any:
+        recording = self
+        cursor = self.connection.cursor()
+
+        class Cursor:
+            def execute(self, sql: str, parameters: Any = None) -> Any:
+                recording.statements.append(sql)
+                if recording.fail_on and sql.startswith(recording.fail_on):
+                    raise RuntimeError(f"planted failure at: {sql}")
+                if sql.startswith("grant "):
+                    return self
+                return cursor.execute(sql, parameters) if parameters else cursor.execute(sql)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(cursor, name)
+
+        return Cursor()
+
+
+def _settings(published_schema: str) -> Settings:
+    return Settings(
+        project_dir=PROJECT_DIR,
+        raw_dir=Path(),
+        seeds_dir=Path(),
+        duckdb_path=Path("unused.duckdb"),
+        report_dir=Path(),
+        target=EMULATOR,
+        published_schema=published_schema,
+    )
+
+
+SMALL_MARTS = [
+    Mart("by_month_built", "small_build", by_month=True, month_built_only=True),
+    Mart("by_month_all", "small_build", by_month=True, month_built_only=False),
+    Mart("whole", "small_build", by_month=False, month_built_only=False),
+]
+
+
+def _execute(connection: Any, *statements: str) -> None:
+    cursor = connection.cursor()
+    for statement in statements:
+        cursor.execute(statement)
+
+
+def _rows(connection: Any, relation: str) -> list[tuple]:
+    cursor = connection.cursor()
+    cursor.execute(f"select * from {relation}")
+    return sorted_rows(cursor.fetchall())
+
+
+@pytest.fixture
+def small_build(emulator_port: int) -> Any:
+    """A build schema of three small marts on the emulator: two months each."""
+    with emulator_connection(emulator_port) as connection:
+        _execute(
+            connection,
+            "drop schema if exists small_build cascade",
+            "drop schema if exists small_published cascade",
+            "create schema small_build",
+            "create table small_build.by_month_built (billing_month date, n number(38,2),"
+            " label varchar(10))",
+            "insert into small_build.by_month_built values ('2026-09-01', 1.50, 'a'),"
+            " ('2026-10-01', 2.25, 'b'), ('2026-10-01', 3.00, null)",
+            "create table small_build.by_month_all (billing_month date, n number(38,0))",
+            "insert into small_build.by_month_all values ('2026-09-01', 1), ('2026-10-01', 2)",
+            "create table small_build.whole (k varchar, n number(38,0))",
+            "insert into small_build.whole values ('x', 1), ('y', 2)",
+        )
+        yield connection
+
+
+def test_publish_writes_the_month_and_the_changed_months_only(small_build: Any) -> None:
+    settings = _settings("small_published")
+    first = publish_to_schema(settings, "2026-10", SMALL_MARTS, small_build)
+    assert first.partitions == {
+        "by_month_built": ["2026-10"],  # incremental by month: the month built only
+        "by_month_all": ["2026-09", "2026-10"],  # both months differ from nothing
+        "whole": ["all"],
+    }
+    assert _rows(small_build, "small_published.by_month_built") == sorted_rows(
+        [(datetime.date(2026, 10, 1), 2.25, "b"), (datetime.date(2026, 10, 1), 3.0, None)]
+    )
+    assert len(_rows(small_build, "small_published.by_month_all")) == 2
+    # a past month of the summary-like mart changes; the month built is published again
+    _execute(small_build, "update small_build.by_month_all set n = 5 where n = 1")
+    second = publish_to_schema(settings, "2026-10", SMALL_MARTS, small_build)
+    assert second.partitions["by_month_all"] == ["2026-09", "2026-10"]
+    third = publish_to_schema(settings, "2026-10", SMALL_MARTS, small_build)
+    assert third.partitions["by_month_all"] == ["2026-10"]  # nothing else changed
+    assert _rows(small_build, "small_published.by_month_all") == sorted_rows(
+        [(datetime.date(2026, 9, 1), 5), (datetime.date(2026, 10, 1), 2)]
+    )
+    months = _rows(small_build, "small_published.published_months")
+    assert [row[0] for row in months] == [datetime.date(2026, 10, 1)]
+    assert months[0][2] == third.build_id
+
+
+def test_publish_adds_new_columns_widens_and_refuses_a_type_change(small_build: Any) -> None:
+    settings = _settings("small_published")
+    publish_to_schema(settings, "2026-10", SMALL_MARTS, small_build)
+    _execute(
+        small_build,
+        "alter table small_build.by_month_built add column note varchar",
+        "update small_build.by_month_built set note = 'new'",
+    )
+    recording = Recording(small_build)
+    publish_to_schema(settings, "2026-10", SMALL_MARTS, recording)
+    assert any('add column "NOTE" VARCHAR' in sql for sql in recording.statements)
+    rows = _rows(small_build, "small_published.by_month_built")
+    assert {row[-1] for row in rows} == {"new"}  # the month built, with its new column
+
+    _execute(small_build, "create or replace table small_build.whole (k number(38,0), n number)")
+    before = _rows(small_build, "small_published.whole")
+    with pytest.raises(PublishRefused, match=r"column K of small_published\.whole changed type"):
+        publish_to_schema(settings, "2026-10", SMALL_MARTS, small_build)
+    assert _rows(small_build, "small_published.whole") == before
+
+
+def test_widened_type_lengthens_text_and_numbers_and_refuses_the_rest() -> None:
+    assert widened_type("VARCHAR(10)", "VARCHAR(10)") is None
+    assert widened_type("VARCHAR(10)", "VARCHAR(40)") == "VARCHAR(40)"
+    assert widened_type("VARCHAR(40)", "VARCHAR(10)") is None  # already wide enough
+    assert widened_type("NUMBER(18,2)", "NUMBER(38,2)") == "NUMBER(38,2)"
+    for published, built in (("NUMBER(38,2)", "NUMBER(38,4)"), ("VARCHAR(10)", "NUMBER(38,0)")):
+        with pytest.raises(PublishRefused):
+            widened_type(published, built)
+
+
+def test_a_failure_inside_the_publish_transaction_rolls_it_back(small_build: Any) -> None:
+    settings = _settings("small_published")
+    publish_to_schema(settings, "2026-09", SMALL_MARTS, small_build)
+    tables = ("by_month_built", "by_month_all", "whole", "published_months")
+    before = {table: _rows(small_build, f"small_published.{table}") for table in tables}
+    recording = Recording(small_build, fail_on="insert into small_published.whole")
+    with pytest.raises(RuntimeError, match="planted failure"):
+        publish_to_schema(settings, "2026-10", SMALL_MARTS, recording)
+    assert recording.statements[-1] == "rollback"
+    assert recording.statements[-2].startswith("insert into small_published.whole")
+    # the month's rows of the first two marts were deleted and inserted, then rolled back
+    statements = recording.statements
+    assert any(sql.startswith("delete from small_published.by_month_built") for sql in statements)
+    after = {table: _rows(small_build, f"small_published.{table}") for table in tables}
+    assert after == before
+
+
+def test_the_reporting_role_is_granted_on_the_published_schema_only(
+    small_build: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After the commit: USAGE on the published schema and SELECT on each published table; the
+    build schema is never named. dbt grants nothing (no `grants` on any node), so the build
+    schema's tables are never readable by the reporting role."""
+    monkeypatch.setenv("RECON_REPORTING_ROLE", "BI_READER")
+    recording = Recording(small_build)
+    publish_to_schema(_settings("small_published"), "2026-10", SMALL_MARTS, recording)
+    grants = [sql for sql in recording.statements if sql.startswith("grant ")]
+    assert grants == grant_statements(
+        "small_published",
+        ["by_month_built", "by_month_all", "whole", "published_months"],
+        "BI_READER",
+    )
+    assert grants[0] == "grant usage on schema small_published to role BI_READER"
+    assert grants[1] == "grant select on table small_published.by_month_built to role BI_READER"
+    assert recording.statements.index("commit") < recording.statements.index(grants[0])
+    assert not any("small_build" in sql for sql in grants)
+
+    monkeypatch.setenv("RECON_REPORTING_ROLE", "BI_READER; drop table x")
+    with pytest.raises(ValueError, match="RECON_REPORTING_ROLE"):
+        publish_to_schema(_settings("small_published"), "2026-10", SMALL_MARTS, small_build)
+
+    env = {
+        **dbt_env_isolated(),
+        "RECON_REPORTING_ROLE": "BI_READER",
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
     dbt = Path(sys.executable).parent / "dbt"
+    args = ["parse", "--project-dir", str(PROJECT_DIR), "--target", EMULATOR]
+    args += ["--profiles-dir", str(PROJECT_DIR / "profiles")]
+    subprocess.run([str(dbt), *args], env=env, cwd=PROJECT_DIR, check=True,
+                   capture_output=True, timeout=DBT_TIMEOUT_SECONDS)  # fmt: skip
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    granted = {
+        node["name"]: node["config"].get("grants")
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    }
+    assert "rpt_finance_report" in granted
+    assert not any(granted.values()), {name: g for name, g in granted.items() if g}
 
-    def grants(target: str, role: str) -> dict[str, Any]:
-        env = {
-            **dbt_env_isolated(),
-            "RECON_REPORTING_ROLE": role,
-            "DBT_TARGET_PATH": str(tmp_path / target),
-            "DBT_LOG_PATH": str(tmp_path / target / "logs"),
-        }
-        args = ["parse", "--project-dir", str(PROJECT_DIR), "--target", target]
-        args += ["--profiles-dir", str(PROJECT_DIR / "profiles")]
-        subprocess.run([str(dbt), *args], env=env, cwd=PROJECT_DIR, check=True,
-                       capture_output=True, timeout=DBT_TIMEOUT_SECONDS)  # fmt: skip
-        manifest = json.loads((tmp_path / target / "manifest.json").read_text())
-        return {
-            node["name"]: node["config"].get("grants")
-            for node in manifest["nodes"].values()
-            if node["resource_type"] == "model"
-        }
 
-    on_snowflake = grants("snowflake_emulator", "BI_READER")
-    for mart in MARTS:
-        assert on_snowflake[mart] == {"select": ["BI_READER"]}, mart
-    assert on_snowflake["stg_crm__accounts"] == {}
-    assert not any(grants("duckdb", "BI_READER").values())
+# --------------------------------------------------------------------------- dbt and readers
+def test_dbt_unit_tests_pass_on_the_emulator(
+    snowflake_flow_runs: FlowRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt's unit tests (the SQL of the rules) on the Snowflake code path, over the relations
+    the flow built (the monthly build leaves them out; DuckDB runs them in the rest of the
+    suite)."""
+    from recon.dbt import dbt_args, dbt_env
+
+    env = snowflake_flow_runs.emulator.env
+    settings = Settings(
+        project_dir=PROJECT_DIR,
+        raw_dir=Path(env["RECON_RAW_DIR"]),
+        seeds_dir=Path(env["RECON_SEEDS_DIR"]),
+        duckdb_path=Path(env["RECON_DUCKDB_PATH"]),
+        report_dir=Path(env["RECON_REPORT_DIR"]),
+        target=EMULATOR,
+        resolutions_dir=Path(env["RECON_RESOLUTIONS_DIR"]),
+    )
+    monkeypatch.setenv("DBT_TARGET_PATH", env["DBT_TARGET_PATH"])  # where the seeds are staged
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [str(dbt), *dbt_args("test", settings, "--select", "test_type:unit")],
+        env={**dbt_env_isolated(), **env, **dbt_env(settings, MONTHS[1])},
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=DBT_TIMEOUT_SECONDS,
+    )
+    assert result.returncode == 0, result.stdout[-6000:]
+    results = json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+    statuses = {r["unique_id"]: r["status"] for r in results["results"]}
+    unit_tests = {name: status for name, status in statuses.items() if name.startswith("unit_")}
+    assert len(unit_tests) > 20 and set(unit_tests.values()) == {"pass"}
+    assert set(statuses) - set(unit_tests) == {
+        "operation.provider_recon.provider_recon-on-run-start-0"
+    }
 
 
 def _frame_rows(frame: Any) -> list[tuple]:
-    """A DataFrame's rows as plain Python values (NULL as None), for _rows."""
+    """A DataFrame's rows as plain Python values (NULL as None), for sorted_rows."""
     import pandas as pd
 
     def plain(value: Any) -> Any:
@@ -379,29 +427,22 @@ def _frame_rows(frame: Any) -> list[tuple]:
 
 @pytest.mark.parametrize("query", ["summary", "provider_counts", "findings", "billable_providers"])
 def test_dashboard_reads_the_same_from_snowflake(
-    query: str, duckdb_run: Run, emulator_run: Run, emulator_port: int, monkeypatch
+    query: str, snowflake_flow_runs: FlowRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dashboard's queries (recon/dashboard/data.py) on the Snowflake path give what they
-    give on DuckDB."""
+    give on DuckDB, both over the published marts."""
     from recon.dashboard.data import MartSource
+    from recon.marts import MART_SCHEMA, MartReader
 
-    monkeypatch.setenv("RECON_EMULATOR_PORT", str(emulator_port))
-    parameters = [] if query in ("summary", "provider_counts") else [datetime.date(2026, 10, 1)]
-    on_duckdb = MartSource("duckdb", Path(duckdb_run.database), "recon").query(query, *parameters)
-    on_emulator = MartSource("snowflake_emulator", Path(), EMULATOR_SCHEMA).query(
+    monkeypatch.setenv("RECON_EMULATOR_PORT", str(snowflake_flow_runs.emulator_port))
+    month_two = datetime.date.fromisoformat(f"{MONTHS[1]}-01")
+    parameters = [] if query in ("summary", "provider_counts") else [month_two]
+    catalog = snowflake_flow_runs.duckdb.published_catalog
+    on_duckdb = MartSource(MartReader("duckdb", catalog, MART_SCHEMA)).query(query, *parameters)
+    on_emulator = MartSource(MartReader(EMULATOR, Path(), PUBLISHED_SCHEMA)).query(
         query, *parameters
     )
     assert list(on_emulator.columns) == list(on_duckdb.columns)
     assert len(on_duckdb) > 0, f"{query} is empty on DuckDB: nothing was compared"
-    emulator_rows = _epoch_as_null(list(on_emulator.columns), _frame_rows(on_emulator))
-    assert _rows(emulator_rows) == _rows(_frame_rows(on_duckdb))
-
-
-def test_null_timestamps_are_stored_as_null(duckdb_run: Run, emulator_port: int) -> None:
-    """What NULL_TIMESTAMP_COLUMNS relies on: the emulator stores NULL, only reads it as 1970."""
-    sql = "select count(*) from recon.fct_discrepancy_resolutions where decided_at is null"
-    with duckdb.connect(duckdb_run.database, read_only=True) as connection:
-        ((on_duckdb,),) = connection.sql(sql).fetchall()
-    on_emulator = _emulator_query(emulator_port, sql.replace("recon.", f"{EMULATOR_SCHEMA}."))
-    assert on_duckdb > 0
-    assert on_emulator[1][0][0] == on_duckdb
+    emulator_rows = epoch_as_null(list(on_emulator.columns), _frame_rows(on_emulator))
+    assert sorted_rows(emulator_rows) == sorted_rows(_frame_rows(on_duckdb))
