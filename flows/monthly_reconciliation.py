@@ -13,8 +13,8 @@ snowflake_emulator) of `monthly_reconciliation(billing_month)`:
    `load-raw-files` (Snowflake only; recon/load.py): every file family into the RAW tables,
    idempotent (an unchanged file is skipped), as `recon load` does. On DuckDB dbt's
    on-run-start ingests the files itself, so the task does not run.
-2. ONE in-process `dbt build --vars {billing_month: ...}` through prefect-dbt's
-   PrefectDbtRunner: every dbt node is a task of this flow run; a failed model or data test
+2. ONE in-process `dbt build` of the month, as one task (`dbt-build`) with a table artifact
+   of the failed, warned and slowest nodes (recon/dbt.py); a failed model or data test
    stops the run before the export, naming the failed nodes (recon/dbt.py). dbt builds in
    a private place (the DuckDB file, or Snowflake's build schema); `publish`
    (recon/publish.py, recon/publish_snowflake.py) then shows the month to readers in one
@@ -55,7 +55,7 @@ from recon.config import Settings
 from recon.dbt import build_with_prefect, generate_docs, target_dir
 from recon.export import ReportExport, export_report
 from recon.load import secrets_from_blocks
-from recon.locking import run_lock
+from recon.locking import check_database_free, run_lock
 from recon.notify import build_message, masked, notification_urls, retry_options
 from recon.notify import send_notification as notify_endpoint
 from recon.publish import Publication, publish_month
@@ -82,9 +82,17 @@ def resolve_billing_month(billing_month: str | None, today: date | None = None) 
     return value
 
 
+def scheduled_day() -> date:
+    """The day this flow run was scheduled for (UTC; today outside a flow run or for a run
+    started by hand): a scheduled run that starts late (the machine was off on the 2nd) still
+    reconciles the month before its scheduled day, not the month before the day it starts."""
+    return flow_run.scheduled_start_time.astimezone(UTC).date()
+
+
 def run_name() -> str:
     """reconcile-YYYY-MM, with the month a scheduled run (billing_month null) will use."""
-    return f"reconcile-{resolve_billing_month(flow_run.parameters.get('billing_month'))}"
+    month = resolve_billing_month(flow_run.parameters.get("billing_month"), scheduled_day())
+    return f"reconcile-{month}"
 
 
 def _amount(value: Any) -> str:
@@ -225,11 +233,12 @@ def publish(billing_month: str) -> Publication:
 def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
     """Reconciles one billing month ('YYYY-MM'; None: the previous calendar month)."""
     logger = get_run_logger()
-    month = resolve_billing_month(billing_month)
+    month = resolve_billing_month(billing_month, scheduled_day())
     settings = Settings.from_env()
     on_snowflake = settings.target.startswith("snowflake")
 
     # One run at a time per database, for the whole run (recon/locking.py).
+    logger.info("reconciling billing month %s on target %s", month, settings.target)
     with run_lock(settings, f"monthly run of {month}"), secrets_from_blocks() as from_blocks:
         if from_blocks:
             logger.info("   %s read from Prefect Secret blocks", ", ".join(from_blocks))
@@ -244,9 +253,11 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         else:
             logger.info("   load-raw-files skipped: on DuckDB dbt ingests the files itself")
 
-        logger.info("2/4 dbt build of %s on %s (dbt nodes as tasks)", month, settings.target)
+        logger.info("2/4 dbt build of %s on %s (models and data tests)", month, settings.target)
         # Write and audit in the private place; publish only when every node passed: a
         # failed build leaves what readers see, every earlier month and report, as it was.
+        if settings.target == "duckdb":
+            check_database_free(settings.duckdb_path)
         nodes = build_with_prefect(settings, month)
         build = build_cost(target_dir(settings) / "run_results.json")
         logger.info(

@@ -48,13 +48,15 @@ def _report_build_failure(failures: list[str]) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from flows.monthly_reconciliation import resolve_billing_month
     from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
-    from recon.locking import run_lock
+    from recon.locking import check_database_free, run_lock
     from recon.publish import publish_month
 
     settings = Settings.from_env()
     month = resolve_billing_month(args.month)
     print(f"reconciling {month}: dbt build on {settings.target}, raw files {settings.raw_dir}")
     with run_lock(settings, f"recon build of {month}"):
+        if settings.target == "duckdb":
+            check_database_free(settings.duckdb_path)
         result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
         if not result.success:
             _report_build_failure(result.failures)
@@ -170,10 +172,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     history = _months_before(args.month, count=generate_args.months - 1)
     print(f"2/3 building the history months {', '.join(history)} (for trends and new findings)")
     from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
-    from recon.locking import run_lock
+    from recon.locking import check_database_free, run_lock
     from recon.publish import publish_month
 
     with run_lock(settings, "recon demo history"):
+        check_database_free(settings.duckdb_path)
         for month in history:
             result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
             if not result.success:

@@ -4,9 +4,9 @@ Two ways in, one set of arguments and environment:
 
 - `run_dbt`: plain `dbtRunner` (the `recon build` command); reports failed nodes, never raises
   on a test failure.
-- `build_with_prefect`: the flow's way: ONE `dbt build` through prefect-dbt's
-  `PrefectDbtRunner`, so that every dbt node (seed, model, snapshot, test) is a Prefect task
-  of the calling flow run; raises `DbtBuildFailed` naming the failed nodes.
+- `build_with_prefect`: the flow's way: ONE `dbt build` as one Prefect task (`dbt-build`) of
+  the calling flow run, with a table artifact of failed, warned and slowest nodes; raises
+  `DbtBuildFailed` naming the failed nodes.
 
 | variable        | meaning                                               | default                |
 |-----------------|-------------------------------------------------------|------------------------|
@@ -20,14 +20,14 @@ always gets a seeds path relative to the project, and seeds kept outside the pro
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from recon.config import Settings
 
@@ -147,61 +147,92 @@ def run_dbt(command: str, settings: Settings, billing_month: str | None, *extra:
     failures: list[str] = []
     if result.exception is not None:
         failures.append(str(result.exception))
-    for node_result in getattr(result.result, "results", None) or []:
-        if str(node_result.status) in {"error", "fail"}:
-            failures.append(f"{node_result.node.unique_id}: {node_result.message}")
+    failures += failed_nodes(result)
     return DbtResult(success=result.success and not failures, failures=failures)
 
 
-def wait_for_node_tasks(threads_before: set[threading.Thread], timeout: float = 600) -> None:
-    """Waits for the Prefect task runs of the dbt nodes to finish recording their states.
+def node_results(result: Any) -> list[Any]:
+    return list(getattr(result.result, "results", None) or [])
 
-    PrefectDbtRunner runs each node's task in a daemon thread (named "...(run_task)") and
-    returns when dbt is done, while those threads may still be reporting; a process that
-    exits then would leave task runs Pending or Running for ever.
-    """
-    deadline = time.monotonic() + timeout
-    for thread in set(threading.enumerate()) - threads_before:
-        if thread.name.endswith("(run_task)"):
-            thread.join(max(deadline - time.monotonic(), 0))
+
+def failed_nodes(result: Any) -> list[str]:
+    """'unique id (status): message' of every node that failed or errored."""
+    return [
+        f"{node_result.node.unique_id} ({node_result.status}): {node_result.message}"
+        for node_result in node_results(result)
+        if str(node_result.status) in {"error", "fail", "runtime error"}
+    ]
 
 
 def build_with_prefect(settings: Settings, billing_month: str) -> int:
-    """`dbt build` of one month as Prefect tasks (call it inside a flow); returns nodes run.
+    """`dbt build` of one month as ONE Prefect task of the calling flow (`dbt-build`), dbt
+    invoked once in-process; returns the number of nodes run.
 
-    Raises DbtBuildFailed naming every failed node (unique id and dbt's message); nodes
-    downstream of a failure are skipped by dbt, so nothing after a failure is built.
+    One task, not one per dbt node (prefect-dbt's PrefectDbtRunner): a task per node cost about
+    four times the build itself on the demo data (issue 15). What a task per node showed is
+    kept: the build's table artifact `dbt-build-results` lists each failed or warned node with
+    its message and the slowest nodes, and DbtBuildFailed names every failed node (nodes
+    downstream of a failure are skipped by dbt, so nothing after a failure is built).
     """
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+    return _dbt_build_task()(settings, billing_month)
 
-    runner = PrefectDbtRunner(
-        settings=PrefectDbtSettings(
-            project_dir=settings.project_dir,
-            profiles_dir=settings.project_dir / "profiles",
-            target_path=target_dir(settings),
-        ),
-        raise_on_failure=False,
+
+def _build_artifact(billing_month: str, results: list[Any]) -> None:
+    from prefect.artifacts import create_table_artifact
+
+    noteworthy = [r for r in results if str(r.status) not in {"success", "pass"}]
+    slowest = sorted(results, key=lambda r: r.execution_time or 0, reverse=True)[:10]
+    rows = [
+        {
+            "node": node_result.node.unique_id,
+            "status": str(node_result.status),
+            "seconds": round(node_result.execution_time or 0, 2),
+            "message": node_result.message or "",
+        }
+        for node_result in [*noteworthy, *(r for r in slowest if r not in noteworthy)]
+    ]
+    create_table_artifact(
+        table=rows,
+        key="dbt-build-results",
+        description=f"dbt build of {billing_month}: {len(results)} nodes; "
+        "failed and warned nodes first, then the ten slowest",
     )
+
+
+def _dbt_build(settings: Settings, billing_month: str) -> int:
+    from dbt.cli.main import dbtRunner
+    from prefect import get_run_logger
+
+    logger = get_run_logger()
     args = dbt_args("build", settings, *PRODUCTION_BUILD_ARGS)
-    threads_before = set(threading.enumerate())
     with dbt_environment(settings, billing_month):
         try:
-            result = runner.invoke(args)
-        except ValueError as error:  # dbt itself failed (parse, compile, connection)
-            raise DbtBuildFailed(f"dbt build of {billing_month} failed: {error}") from error
+            result = dbtRunner().invoke(args)
         finally:
             release_duckdb()
-            wait_for_node_tasks(threads_before)
-    node_results = getattr(result.result, "results", None) or []
-    failures = [
-        f"{node_result.node.unique_id} ({node_result.status}): {node_result.message}"
-        for node_result in node_results
-        if str(node_result.status) in {"error", "fail", "runtime error"}
-    ]
+    results = node_results(result)
+    failures = failed_nodes(result)
+    if result.exception is not None:
+        failures.append(f"dbt: {result.exception}")
+    _build_artifact(billing_month, results)
+    for node_result in results:
+        if str(node_result.status) == "warn":
+            logger.warning("%s: %s", node_result.node.unique_id, node_result.message)
     if failures or not result.success:
         detail = "\n".join(f"  - {failure}" for failure in failures) or "  (no node reported)"
         raise DbtBuildFailed(f"dbt build of {billing_month} failed:\n{detail}")
-    return len(node_results)
+    logger.info("%s dbt nodes built and tested", len(results))
+    return len(results)
+
+
+@functools.cache
+def _dbt_build_task() -> Any:
+    """The Prefect task, made on first use (importing Prefect costs seconds `recon build`
+    does not need)."""
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+
+    return task(name="dbt-build", cache_policy=NO_CACHE)(_dbt_build)
 
 
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")

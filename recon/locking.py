@@ -1,36 +1,28 @@
-"""One run at a time, and a DuckDB build that is published whole or not at all.
+"""One run at a time, and a clear word when the build's database is held elsewhere.
 
 - `run_lock(settings, what)`: an exclusive lock (fcntl) on `<database>.lock`, beside the DuckDB
-  file, held for a whole `recon run` (check, build, export) or `recon build`. A second run
-  waits up to RECON_LOCK_WAIT_SECONDS (default 0: not at all), then stops with
-  `RunInProgress`, naming the process that holds the lock and what it is doing. The operating
-  system releases the lock when that process ends, however it ends: there is no stale lock to
-  clean up.
-- `staged_database(settings)`: dbt builds a copy of the DuckDB file, in the folder
-  `.<file name>.building/` beside it (same file name, so the catalog name that dbt writes
-  into views is the same); the copy replaces the database (one `os.replace`, atomic) only
-  when the caller calls `publish()` after a successful build. A failed or interrupted build
-  leaves the database as it was, byte for byte, and readers (dashboards, BI tools, the
-  export) keep reading the last published state while the build runs: a read-only
-  connection opened before the swap keeps reading the previous file, one opened after it
-  reads the new one.
-- A DuckDB file that another process holds open for writing (a notebook, a plain `dbt build`)
-  cannot be copied consistently: `DatabaseLocked` says so, naming the file and DuckDB's own
+  file, held for a whole `recon run` (check, build, publish, export) or `recon build`, on
+  either engine. A second run waits up to RECON_LOCK_WAIT_SECONDS (default 0: not at all),
+  then stops with `RunInProgress`, naming the process that holds the lock and what it is
+  doing. The operating system releases the lock when that process ends, however it ends:
+  there is no stale lock to clean up.
+- `check_database_free(database)`: the DuckDB file dbt builds in is private to the build
+  (readers read what was published: recon/publish.py); a process that holds it open anyway
+  (a notebook, a plain `dbt build`) gives `DatabaseLocked`, naming the file and DuckDB's own
   words (which name the process), before anything is built.
+
+A failed build changes nothing readers see: it never reaches the publish step
+(recon/publish.py). Nothing is copied.
 
 | variable                 | meaning                                            | default |
 |--------------------------|----------------------------------------------------|---------|
 | RECON_LOCK_WAIT_SECONDS  | how long a run waits for another run to finish     | 0       |
-
-Snowflake builds take neither (Snowflake has transactions; `replace_month` runs in one).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,35 +93,13 @@ def run_lock(settings: Settings, what: str, wait_seconds: float | None = None) -
         handle.close()
 
 
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
-
-
 def _locked_message(database: Path, error: Exception) -> str:
     return (
-        f"the DuckDB file {database} is open for writing in another process, so this run "
-        f"cannot read it consistently; nothing was changed. Close that connection (or wait "
-        f"for that process) and run again. DuckDB says: {error}"
+        f"the DuckDB file {database} is open in another process, so this run cannot build "
+        f"in it; nothing was changed. It is the build's private database: readers open the "
+        f"published catalog instead. Close that connection (or wait for that process) and run "
+        f"again. DuckDB says: {error}"
     )
-
-
-def copy_database(database: Path, copy: Path) -> None:
-    """Copies the database (and its write-ahead log, if any) while holding a read-only
-    connection, which no other process can write through; DatabaseLocked when one is."""
-    import duckdb
-
-    try:
-        connection = duckdb.connect(str(database), read_only=True)
-    except duckdb.IOException as error:
-        if "lock" in str(error).lower():
-            raise DatabaseLocked(_locked_message(database, error)) from error
-        raise
-    try:
-        shutil.copy2(database, copy)
-        if _wal(database).exists():
-            shutil.copy2(_wal(database), _wal(copy))
-    finally:
-        connection.close()
 
 
 def check_database_free(database: Path) -> None:
@@ -139,63 +109,8 @@ def check_database_free(database: Path) -> None:
     if not database.exists():
         return
     try:
-        duckdb.connect(str(database), read_only=True).close()
+        duckdb.connect(str(database)).close()
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise DatabaseLocked(_locked_message(database, error)) from error
         raise
-
-
-def _checkpoint(database: Path) -> None:
-    """Folds a write-ahead log left beside `database` into the file itself."""
-    import duckdb
-
-    if _wal(database).exists():
-        connection = duckdb.connect(str(database))
-        try:
-            connection.execute("checkpoint")
-        finally:
-            connection.close()
-
-
-@dataclasses.dataclass
-class StagedDatabase:
-    """A private copy of the database to build; `publish()` swaps it in."""
-
-    final: Path
-    settings: Settings
-    published: bool = False
-
-    def publish(self) -> None:
-        staged = self.settings.duckdb_path
-        _checkpoint(staged)
-        # A log left by a writer that crashed was copied and folded into the copy; beside the
-        # new file it would be replayed onto data it does not belong to.
-        _wal(self.final).unlink(missing_ok=True)
-        os.replace(staged, self.final)
-        self.published = True
-
-
-def staging_folder(database: Path) -> Path:
-    """Where the copy is built: one fixed folder per database (the run lock makes it private;
-    a fixed path keeps dbt's partial parsing, which a changed profile path would reset)."""
-    return database.parent / f".{database.name}.building"
-
-
-@contextmanager
-def staged_database(settings: Settings) -> Iterator[StagedDatabase]:
-    """A copy of the DuckDB file to build on; the database changes only on publish().
-
-    Call with the run lock held. A copy left by a build that was killed is removed first.
-    """
-    final = settings.duckdb_path
-    folder = staging_folder(final)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    try:
-        staged = folder / final.name
-        if final.exists():
-            copy_database(final, staged)
-        yield StagedDatabase(final, dataclasses.replace(settings, duckdb_path=staged))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

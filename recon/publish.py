@@ -133,6 +133,15 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _parquet_column(name: str, kind: str) -> str:
+    """A column as Parquet can keep its type: DuckDB's 128-bit integers (what sum() of integers
+    gives) have no Parquet type and would come back as doubles; they are written as BIGINT
+    (a value that does not fit fails the publish, loudly)."""
+    if kind in ("HUGEINT", "UHUGEINT"):
+        return f"cast({_quote(name)} as bigint) as {_quote(name)}"
+    return _quote(name)
+
+
 @dataclass
 class PublishedState:
     """What the current catalog says: {(mart, partition): (file, hash)}, the published months,
@@ -230,24 +239,25 @@ def publish_to_files(settings: Settings, billing_month: str, marts: list[Mart]) 
     try:
         for mart in marts:
             relation = f"{_quote(mart.schema)}.{_quote(mart.name)}"
-            columns[mart.name] = tuple(
-                row[0] for row in connection.execute(f"describe {relation}").fetchall()
-            )
+            described = connection.execute(f"describe {relation}").fetchall()
+            columns[mart.name] = tuple(row[0] for row in described)
+            selected = ", ".join(_parquet_column(name, kind) for name, kind, *_ in described)
             to_write = _partitions_to_write(connection, mart, relation, billing_month, published)
             mart_folder = folder / mart.name
             mart_folder.mkdir(exist_ok=True)
             for partition, digest in sorted(to_write.items()):
                 path = mart_folder / f"{partition}.{build_id}.parquet"
+                relative = f"{mart.name}/{path.name}"
                 where = (
                     f"where {MONTH_COLUMN} = {_literal(f'{partition}-01')}::date"
                     if partition != WHOLE
                     else ""
                 )
                 connection.execute(
-                    f"copy (select * from {relation} {where}) to {_literal(str(path))} "
-                    "(format parquet)"
+                    f"copy (select {selected} from {relation} {where}) "
+                    f"to {_literal(str(path))} (format parquet)"
                 )
-                partitions[(mart.name, partition)] = (str(path), digest)
+                partitions[(mart.name, partition)] = (relative, digest)
             publication.partitions[mart.name] = sorted(to_write)
     finally:
         connection.close()
@@ -267,6 +277,27 @@ def publish_to_files(settings: Settings, billing_month: str, marts: list[Mart]) 
     return publication
 
 
+def refresh_catalog(settings: Settings) -> None:
+    """Writes the catalog again from its own bookkeeping, for the folder it is in now (after
+    the published folder was moved or copied: the views name the files by absolute path)."""
+    import duckdb
+
+    catalog = settings.published_catalog
+    state = _published_state(catalog)
+    connection = duckdb.connect(str(catalog), read_only=True)
+    try:
+        columns = {
+            mart: tuple(
+                row[0]
+                for row in connection.execute(f"describe {MART_SCHEMA}.{_quote(mart)}").fetchall()
+            )
+            for mart in {mart for mart, _ in state.partitions}
+        }
+    finally:
+        connection.close()
+    _write_catalog(catalog, columns, state.partitions, state.months, state.retired)
+
+
 def _write_catalog(
     catalog: Path,
     columns: dict[str, tuple[str, ...]],
@@ -284,7 +315,7 @@ def _write_catalog(
         connection.execute(f"create schema {BOOKKEEPING_SCHEMA}")
         for mart, mart_columns in sorted(columns.items()):
             files = sorted(path for (name, _), (path, _) in partitions.items() if name == mart)
-            listed = ", ".join(_literal(path) for path in files)
+            listed = ", ".join(_literal(str(catalog.parent / path)) for path in files)
             selected = ", ".join(_quote(column) for column in mart_columns)
             connection.execute(
                 f"create view {MART_SCHEMA}.{_quote(mart)} as select {selected} "
@@ -335,7 +366,7 @@ def _remove_retired_files(
     kept = {}
     for path, when in retired.items():
         if (now - when).total_seconds() >= keep:
-            Path(path).unlink(missing_ok=True)
+            (folder / path).unlink(missing_ok=True)
         else:
             kept[path] = when
     for path in folder.glob(".*.new"):

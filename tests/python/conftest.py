@@ -189,11 +189,44 @@ class ReconciledMonth:
 
     @property
     def duckdb_path(self) -> Path:
+        """The build's private database."""
         return Path(self.env["RECON_DUCKDB_PATH"])
+
+    @property
+    def published_catalog(self) -> Path:
+        """What readers open: the published catalog (recon/publish.py)."""
+        return published_catalog(self.env)
 
     @property
     def report_dir(self) -> Path:
         return Path(self.env["RECON_REPORT_DIR"])
+
+
+def published_catalog(env: dict[str, str]) -> Path:
+    """The published catalog of a test environment (default place: published/ beside the
+    build's database)."""
+    database = Path(env["RECON_DUCKDB_PATH"])
+    return database.parent / "published" / database.name
+
+
+def copy_state(source_root: Path, target_root: Path) -> None:
+    """The build's database and the published months of `source_root`, copied into
+    `target_root` (the catalog written again for the files' new place)."""
+    from recon.config import PROJECT_DIR, Settings
+    from recon.publish import refresh_catalog
+
+    shutil.copy2(source_root / "warehouse.duckdb", target_root / "warehouse.duckdb")
+    shutil.copytree(source_root / "published", target_root / "published")
+    refresh_catalog(
+        Settings(
+            project_dir=PROJECT_DIR,
+            raw_dir=target_root / "raw",
+            seeds_dir=target_root / "seeds",
+            duckdb_path=target_root / "warehouse.duckdb",
+            report_dir=target_root / "reports",
+            target="duckdb",
+        )
+    )
 
 
 def recon_env(root: Path, raw_dir: Path, seeds_dir: Path, dbt_target: Path) -> dict[str, str]:
@@ -240,12 +273,9 @@ def reconciled_month(
 def copy_of_month_one(reconciled_month: ReconciledMonth, tmp_path: Path) -> dict[str, str]:
     """A private copy (raw files, seeds, database, reports) of the reconciled month, for tests
     that break something; returns its environment (not set: the test sets it)."""
-    for name in ("raw", "seeds", "reports", "warehouse.duckdb"):
-        source = reconciled_month.root / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name)
-        else:
-            shutil.copy2(source, tmp_path / name)
+    for name in ("raw", "seeds", "reports"):
+        shutil.copytree(reconciled_month.root / name, tmp_path / name)
+    copy_state(reconciled_month.root, tmp_path)
     return recon_env(
         tmp_path,
         tmp_path / "raw",
@@ -282,11 +312,14 @@ class DecidedHistory:
 
 
 def build_production(settings: Any, month: str) -> None:
-    """The monthly build (models and data tests, no unit tests), failing the test on error."""
-    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
+    """The monthly build (models and data tests, no unit tests) and its publication, as
+    `recon build` does; fails the test on a build error."""
+    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
+    from recon.publish import publish_month
 
     result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
     assert result.success, f"dbt build of {month} failed:\n" + "\n".join(result.failures)
+    publish_month(settings, month, target_dir(settings) / "manifest.json")
 
 
 @pytest.fixture(scope="session")

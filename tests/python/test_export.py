@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
+from conftest import copy_state
 
 import recon.export as export
 from recon.config import PROJECT_DIR, Settings
@@ -171,7 +171,7 @@ def _settings(root: Path) -> Settings:
 def test_a_crash_mid_export_leaves_the_previous_files(
     reconciled_month, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_in: str
 ):
-    shutil.copy2(reconciled_month.duckdb_path, tmp_path / "warehouse.duckdb")
+    copy_state(reconciled_month.root, tmp_path)
     settings = _settings(tmp_path)
     folder = export.report_folder(settings, MONTH_ONE)
     folder.mkdir(parents=True)
@@ -210,12 +210,12 @@ def test_a_crash_mid_export_leaves_the_previous_files(
 
 
 def test_export_closes_its_read_only_connection(reconciled_month, tmp_path: Path):
-    shutil.copy2(reconciled_month.duckdb_path, tmp_path / "warehouse.duckdb")
+    copy_state(reconciled_month.root, tmp_path)
     settings = _settings(tmp_path)
     report = export.export_month(settings, MONTH_ONE)
     assert report.report_rows == reconciled_month.result["report_rows"]
-    # a writer can open the file in this very process: the export's connection is closed
-    connection = duckdb.connect(str(settings.duckdb_path))
+    # a writer can open the catalog in this very process: the export's connections are closed
+    connection = duckdb.connect(str(settings.published_catalog))
     connection.close()
     assert [row["customer_key"] for row in report.top_findings][:1] == ["A6"]  # +160 first
 
@@ -223,7 +223,7 @@ def test_export_closes_its_read_only_connection(reconciled_month, tmp_path: Path
 def test_a_month_that_was_not_built_is_an_error_not_retried(reconciled_month, tmp_path: Path):
     from prefect.states import Failed
 
-    shutil.copy2(reconciled_month.duckdb_path, tmp_path / "warehouse.duckdb")
+    copy_state(reconciled_month.root, tmp_path)
     settings = _settings(tmp_path)
     with pytest.raises(export.NothingToExport, match="no rows of 2030-01"):
         export.export_month(settings, "2030-01")

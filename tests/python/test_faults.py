@@ -1,6 +1,7 @@
 """Faults: a build that fails half-way, two runs at once, a database held by another
-process. Nothing is half-published and the database is never corrupted
-(docs/robustness.md, "Faults"; recon/locking.py)."""
+process, readers during a build. Nothing is half-published, what readers see changes only by
+a whole month, and nothing is copied (docs/robustness.md, "Faults"; recon/publish.py,
+recon/locking.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import published_catalog
 
 from flows.monthly_reconciliation import monthly_reconciliation
 from recon import cli
 from recon.config import Settings
 from recon.dbt import DbtBuildFailed
-from recon.locking import RunInProgress, run_lock, staging_folder
+from recon.locking import RunInProgress, run_lock
 
 MONTH_ONE, MONTH_TWO = "2026-09", "2026-10"  # as in conftest.py
 
@@ -30,6 +32,11 @@ def _digest(path: Path) -> str:
 
 def _tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): _digest(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _files_beside(database: Path) -> list[str]:
+    """The files and folders beside the database, but the run lock (made by the run)."""
+    return sorted(path.name for path in database.parent.iterdir() if path.suffix != ".lock")
 
 
 def _set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
@@ -48,17 +55,20 @@ def _holder(code: str) -> subprocess.Popen:
     return process
 
 
-def test_a_dbt_failure_mid_build_leaves_the_database_and_reports_as_they_were(
+def test_a_dbt_failure_mid_build_leaves_what_readers_see_and_reports_as_they_were(
     copy_of_month_one: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ):
-    """A node fails after the month's finding marts were written (in the build's copy):
-    the flow fails, the database is byte for byte the previous one, no report of the month."""
+    """A node fails after the month's finding marts were written (in the build's private
+    database): the flow fails, the published catalog and every published file are byte for
+    byte as they were, the build's database was not copied, no report of the month."""
     from dbt.adapters.sql.connections import SQLConnectionManager
 
     _set_env(monkeypatch, copy_of_month_one)
     database = Path(copy_of_month_one["RECON_DUCKDB_PATH"])
+    published = published_catalog(copy_of_month_one).parent
     reports = Path(copy_of_month_one["RECON_REPORT_DIR"])
-    database_before, reports_before = _digest(database), _tree(reports)
+    published_before, reports_before = _tree(published), _tree(reports)
+    files_before = _files_beside(database)
     seen: list[str] = []
     add_query = SQLConnectionManager.add_query
 
@@ -73,15 +83,24 @@ def test_a_dbt_failure_mid_build_leaves_the_database_and_reports_as_they_were(
         monthly_reconciliation(MONTH_TWO)
 
     assert "rpt_finance_report" in str(raised.value)
-    # it really was mid-build: the month's finding marts had been written (to the copy)
+    # it really was mid-build: the month's finding marts had been written (privately)
     assert any("insert into" in sql and "fct_billing_discrepancies" in sql for sql in seen)
-    assert _digest(database) == database_before
+    with duckdb.connect(str(database), read_only=True) as connection:
+        (built,) = connection.execute(
+            f"select count(*) from recon.fct_billing_discrepancies "
+            f"where billing_month = '{MONTH_TWO}-01'"
+        ).fetchone()
+    assert built > 0  # in the private database ...
+    assert _tree(published) == published_before  # ... and nothing of it where readers read
+    with duckdb.connect(str(published_catalog(copy_of_month_one)), read_only=True) as reader:
+        months = reader.execute("select billing_month from recon.published_months").fetchall()
+    assert [str(month) for (month,) in months] == [f"{MONTH_ONE}-01"]
+    assert _files_beside(database) == files_before  # no copy of the database anywhere
     # the month's raw-file checks (Data Docs) are published by the check, before the build;
     # every earlier report is as it was, and the month has no report
     after = {name: digest for name, digest in _tree(reports).items() if "/data_docs/" not in name}
     assert after == {name: d for name, d in reports_before.items() if "/data_docs/" not in name}
     assert not list((reports / MONTH_TWO).glob("reconciliation_*"))
-    assert not staging_folder(database).exists()  # the copy is gone
 
 
 def test_a_second_run_stops_with_a_clear_message(
@@ -157,22 +176,23 @@ def test_a_database_open_for_writing_elsewhere_gives_a_clear_message(
         holder.wait()
     err = capsys.readouterr().err
     assert code == 3
-    assert f"the DuckDB file {database} is open for writing in another process" in err
+    assert f"the DuckDB file {database} is open in another process" in err
     assert "Traceback" not in err
     with duckdb.connect(str(database), read_only=True) as connection:  # not corrupted
         (count,) = connection.execute(
             "select count(*) from recon.fct_provider_counts_monthly"
         ).fetchone()
-    assert count == 6 and not staging_folder(database).exists()
+    assert count == 6
 
 
 def test_readers_stay_open_while_a_month_is_built(
     copy_of_month_one: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ):
-    """A dashboard holding a read-only connection in another process does not stop a
-    build; it keeps reading the previous state, and a new connection reads the new one."""
+    """A dashboard or BI tool holding a read-only connection to the published catalog in
+    another process does not stop a build and its publication; it keeps reading what it
+    read (whole months only), and a new connection reads the new month."""
     _set_env(monkeypatch, copy_of_month_one)
-    database = Path(copy_of_month_one["RECON_DUCKDB_PATH"])
+    database = published_catalog(copy_of_month_one)
     reader = subprocess.Popen(
         [
             sys.executable,

@@ -1,5 +1,8 @@
 -- One row per customer, product, billing month and billable provider (NPI): the providers
 -- behind billable_providers of fct_provider_counts_monthly, for drill-down.
+-- depends_on: {{ ref('stg_billing__invoice_lines') }}
+-- (Not read: it makes this mart wait for the month checks on the intake events and the
+-- invoice lines, tests/staging/, so that an empty month writes nothing here.)
 with
 
 provider_states as (

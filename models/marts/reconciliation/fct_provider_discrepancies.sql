@@ -1,4 +1,7 @@
 -- One row per matched CRM account, NPI, billing month and provider finding type.
+-- depends_on: {{ ref('stg_billing__invoice_lines') }}
+-- (Not read: it makes this mart wait for the month checks on the intake events and the
+-- invoice lines, tests/staging/, so that an empty month writes nothing here.)
 with
 
 providers as (

@@ -1,6 +1,7 @@
--- One row per matched customer and product of the billing month with billable providers
--- or entitled seats: usage against the contracted entitlements for Customer Success, with
--- the customer's name and the true-up at list price, largest gaps first.
+-- One row per matched customer and product of each billing month that has been run with
+-- billable providers or entitled seats: usage against the contracted entitlements for
+-- Customer Success, with the customer's name and the true-up at list price, largest gaps
+-- first within the month. Incremental: a run writes (or replaces) its month's rows only.
 with
 
 entitlement_findings as (
@@ -61,6 +62,7 @@ final as (
     select
         *,
         row_number() over (
+            partition by billing_month
             order by abs(seat_delta) desc, customer_key asc, product_code asc
         ) as gap_rank
     from usage_described

@@ -1,8 +1,9 @@
--- One row per customer and product of the billing month with its counts from the CRM,
--- operations and billing, its status label, its findings and their dollar impact,
--- the invoices of its lines with their status and the recommended action, ranked by
--- absolute dollar impact (rank 1 first), with the decision status of its product finding,
--- its materiality, and an earlier month's decision on the same finding.
+-- One row per customer and product of each billing month that has been run, with its
+-- counts from the CRM, operations and billing, its status label, its findings and their
+-- dollar impact, the invoices of its lines with their status and the recommended action,
+-- ranked within the month by absolute dollar impact (rank 1 first), with the decision status
+-- of its product finding, its materiality, and an earlier month's decision on the same
+-- finding. Incremental: a run writes (or replaces) its month's rows only.
 with
 
 billing_discrepancies as (
@@ -118,6 +119,7 @@ final as (
     select
         *,
         row_number() over (
+            partition by billing_month
             order by abs(amount_delta) desc, customer_key asc, product_code asc
         ) as impact_rank
     from report_rows

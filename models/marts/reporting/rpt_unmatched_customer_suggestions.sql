@@ -1,6 +1,7 @@
--- One row per unmatched customer name of the billing month and suggested CRM account
--- (the three closest account names by similarity). Suggestions only: nothing is applied;
--- Operations add good ones to legacy_customer_names.
+-- One row per unmatched customer name, suggested CRM account and billing month that has
+-- been run (the three closest account names by similarity). Suggestions only: nothing is
+-- applied; Operations add good ones to legacy_customer_names. Incremental: a run writes (or
+-- replaces) its month's rows only.
 with
 
 billing_discrepancies as (
