@@ -1,6 +1,9 @@
-"""Session fixtures of the Snowflake tests: ONE fakesnow server, and the monthly flow run on one
-generated dataset on both engines. Registered in conftest.py (imported there, so that each
-runs once per session), used by test_snowflake_flow.py and test_snowflake_emulator.py.
+"""Session fixtures of the Snowflake tests: ONE fakesnow server, one generated dataset, and the
+monthly flow run on it on both engines. Registered in conftest.py (imported there, so that each
+runs once per test process). `emulator_port` and `generated_dataset` serve
+test_snowflake_emulator.py and test_snowflake_flow.py; `snowflake_flow_runs`, the expensive
+one, only test_snowflake_flow.py: pytest-xdist (`--dist loadfile`) gives a module to one
+worker, and a fixture used by two modules could run once in each worker.
 
 `snowflake_flow_runs` runs `monthly_reconciliation` (inside the session's Prefect test
 harness) with RECON_TARGET=duckdb and with RECON_TARGET=snowflake_emulator, on the same raw
