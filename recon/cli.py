@@ -103,6 +103,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     local API for the run (ephemeral mode)."""
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls
+    # Prefect waits 20 s for its temporary local API by default: on a busy 2-core machine
+    # starting it took longer, and the run failed before it began.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.monthly_reconciliation import monthly_reconciliation, resolve_billing_month
     from recon.dbt import DbtBuildFailed
     from recon.validate import RawFilesInvalid

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,17 @@ import pytest
 # Session fixtures of the Snowflake tests (one fakesnow server, the flow on both engines):
 # imported here so that each runs once per session for every module that uses it.
 from snowflake_runs import emulator_port, generated_dataset, snowflake_flow_runs  # noqa: F401
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest-xdist worker gets its own dbt target and log folders (tests that name their
+    own still do): dbt stages the seeds and writes its manifest there, and two builds sharing
+    one folder read each other's seeds."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    target = Path(__file__).resolve().parents[2] / "target" / f"pytest-{worker}"
+    os.environ.setdefault("DBT_TARGET_PATH", str(target))
+    os.environ.setdefault("DBT_LOG_PATH", str(target / "logs"))
+
 
 MONTH_ONE = "2026-09"
 MONTH_TWO = "2026-10"
