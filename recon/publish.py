@@ -58,7 +58,6 @@ class Mart:
     schema: str
     by_month: bool  # has a billing_month column
     month_built_only: bool  # incremental by month: only the month built can have changed
-    columns: tuple[str, ...] = ()
 
 
 @dataclass

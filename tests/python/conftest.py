@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dbt_helpers import RESOLUTIONS_HEADER
 
 # Session fixtures of the Snowflake tests (one fakesnow server, the flow on both engines):
 # imported here so that each runs once per session for every module that uses it.
@@ -297,7 +298,6 @@ def copy_of_month_one(reconciled_month: ReconciledMonth, tmp_path: Path) -> dict
 
 
 # --------------------------------------------------------------------------- decisions on findings
-RESOLUTIONS_HEADER = "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
 
 
 def discrepancy_id(month: str, customer_key: str, product_code: str, finding_type: str) -> str:

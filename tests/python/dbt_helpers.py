@@ -22,6 +22,23 @@ MART_TABLES = (
 )
 
 
+# Every mart of the project (models/marts/): what is published and what readers read.
+MARTS = (
+    "fct_provider_counts_monthly",
+    "fct_billing_discrepancies",
+    "fct_provider_discrepancies",
+    "fct_data_quality_issues",
+    "fct_entitlement_findings",
+    "fct_discrepancy_resolutions",
+    "fct_billable_providers_monthly",
+    "rpt_finance_report",
+    "rpt_monthly_summary",
+    "rpt_entitlement_usage",
+    "rpt_unmatched_customer_suggestions",
+)
+RESOLUTIONS_HEADER = "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
+
+
 def settings_for(raw_dir: Path, seeds_dir: Path, duckdb_path: Path) -> Settings:
     return Settings(
         project_dir=PROJECT_DIR,

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dbt_helpers import MARTS, RESOLUTIONS_HEADER
 
 # Months of their own: the flow names its runs reconcile-YYYY-MM, and the session's Prefect API
 # also holds the runs of test_flow.py (2026-09 and 2026-10), which look theirs up by name.
@@ -53,20 +54,7 @@ RUNS_TIMEOUT_SECONDS = 3600
 UNKNOWN_FINDING = (MONTHS[1], "NOBODY", "RCM", "OVERBILLED")
 DISPUTED_AT = "2025-06-02 09:30"  # a decision on a finding of month one
 CREDITED_AT = "2025-07-03T10:15:00"  # a decision on a finding of month two, as exported
-RESOLUTIONS_HEADER = "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
-PUBLISHED_MARTS = (
-    "fct_provider_counts_monthly",
-    "fct_billing_discrepancies",
-    "fct_provider_discrepancies",
-    "fct_data_quality_issues",
-    "fct_entitlement_findings",
-    "fct_discrepancy_resolutions",
-    "fct_billable_providers_monthly",
-    "rpt_finance_report",
-    "rpt_monthly_summary",
-    "rpt_entitlement_usage",
-    "rpt_unmatched_customer_suggestions",
-)
+PUBLISHED_MARTS = MARTS
 
 # fakesnow hands a NULL timestamp to the connector as 1970-01-01 (the value stored is NULL:
 # test_null_timestamps_are_stored_as_null proves it). Tests map that reading back to NULL in

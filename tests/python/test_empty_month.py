@@ -20,25 +20,12 @@ from pathlib import Path
 
 import pytest
 from conftest import MONTH_ONE, MONTH_TWO
-from dbt_helpers import dbt_env_isolated, query, settings_for
+from dbt_helpers import MARTS, dbt_env_isolated, query, settings_for
 
 from recon.config import PROJECT_DIR
 from recon.dbt import dbt_env
 
 EMPTY_MONTH = "2026-11"
-MARTS = (
-    "fct_provider_counts_monthly",
-    "fct_billing_discrepancies",
-    "fct_provider_discrepancies",
-    "fct_data_quality_issues",
-    "fct_entitlement_findings",
-    "fct_discrepancy_resolutions",
-    "fct_billable_providers_monthly",
-    "rpt_finance_report",
-    "rpt_monthly_summary",
-    "rpt_entitlement_usage",
-    "rpt_unmatched_customer_suggestions",
-)
 REPORTS_BY_MONTH = (
     "rpt_finance_report",
     "rpt_entitlement_usage",
