@@ -8,7 +8,12 @@
     A row whose month cannot be read is counted under a NULL month, which must balance
     too. `by_file: false` compares the family as a whole (a one-file family whose staged
     model keeps no file name, such as the CRM's). So a record lost, added, or moved to another month between the raw file and
-    staging fails this test, with the file, the month and the three counts. -#}
+    staging fails this test, with the file, the month and the three counts.
+
+    `files_of_the_month: true` checks the files that hold records of the reconciled month
+    and the files ingested last (each of them whole: every month of its records): every
+    monthly drop is checked in the run of its month and when it arrives, and a run reads
+    its own drops rather than all of history. -#}
 {% test raw_rows_accounted_for(
     model,
     raw_relation,
@@ -17,7 +22,8 @@
     raw_month_kind='none',
     raw_month_column=none,
     model_month_column=none,
-    by_file=true
+    by_file=true,
+    files_of_the_month=false
 ) %}
     {%- if raw_month_kind == 'month' -%}
         {%- set raw_month = parse_month(raw_month_column) -%}
@@ -32,12 +38,34 @@
 
     with
 
+    {% if files_of_the_month -%}
+    checked_files as (
+        select distinct source_file_name as file_name
+        from {{ model }}
+        where {{ model_month_column }} = {{ billing_month_start() }}
+        union
+        select distinct source_file_name as file_name
+        from {{ removed_relation }}
+        where {{ removed_where }} and {{ model_month_column }} = {{ billing_month_start() }}
+        union
+        -- the files ingested last, even when staging kept nothing of them
+        select distinct _file_name as file_name
+        from {{ raw_relation }}
+        where _loaded_at = (select max(latest_load._loaded_at) from {{ raw_relation }} as latest_load)
+    ),
+    {%- set raw_checked = "_file_name in (select checked_files.file_name from checked_files)" -%}
+    {%- set model_checked = "source_file_name in (select checked_files.file_name from checked_files)" -%}
+    {%- else -%}
+    {%- set raw_checked, model_checked = "1 = 1", "1 = 1" -%}
+    {%- endif %}
+
     raw_rows as (
         select
             {{ raw_file }} as file_name,
             cast({{ raw_month }} as date) as record_month,
             count(*) as row_count
         from {{ raw_relation }}
+        where {{ raw_checked }}
         group by 1, 2
     ),
 
@@ -47,6 +75,7 @@
             cast({{ model_month }} as date) as record_month,
             count(*) as row_count
         from {{ model }}
+        where {{ model_checked }}
         group by 1, 2
     ),
 
@@ -56,7 +85,7 @@
             cast({{ model_month }} as date) as record_month,
             count(*) as row_count
         from {{ removed_relation }}
-        where {{ removed_where }}
+        where {{ removed_where }} and {{ model_checked }}
         group by 1, 2
     ),
 

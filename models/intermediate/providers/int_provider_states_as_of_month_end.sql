@@ -1,17 +1,58 @@
 -- One row per customer, product and NPI seen by the end of the reconciled month: the
 -- latest usable event (by event_at as written, ties to the greater event_id) and
 -- whether it makes the provider billable.
+--
+-- The month's carried-forward states hold the latest event per intake customer and product
+-- as written; here they are resolved to the customer (matching steps 1, 3-5, as in
+-- int_intake_events_resolved_to_customers) and the product (as in
+-- int_intake_events_resolved_to_products), events of an unknown product are left out
+-- (int_intake_events_usable), and the latest of those that land on the same customer,
+-- product and NPI wins.
 with
 
-usable_events as (
-    select * from {{ ref('int_intake_events_usable') }}
+carried_states as (
+    select * from {{ ref('int_provider_events_carried_forward') }}
+    where billing_month = {{ billing_month_start() }}
+),
+
+crm_accounts as (
+    select account_id from {{ ref('stg_crm__accounts') }}
+),
+
+customer_names as (
+    select * from {{ ref('int_customer_names_mapped') }}
+),
+
+products as (
+    select * from {{ ref('stg_reference__products') }}
 ),
 
 valid_departments as (
     select * from {{ ref('stg_reference__valid_departments') }}
 ),
 
-events_as_of_month_end as (
+states_resolved as (
+    select
+        carried_states.*,
+        coalesce(crm_accounts.account_id, customer_names.account_id) as resolved_account_id,
+        {{ customer_key(
+            'coalesce(crm_accounts.account_id, customer_names.account_id)',
+            'carried_states.customer_name_normalised') }} as customer_key,
+        coalesce(products_by_code.product_code, products_by_name.product_code) as product_code,
+        coalesce(products_by_code.is_billable, products_by_name.is_billable)
+            as is_billable_product
+    from carried_states
+    left join crm_accounts
+        on carried_states.account_id = crm_accounts.account_id
+    left join customer_names
+        on carried_states.customer_name_normalised = customer_names.customer_name_normalised
+    left join products as products_by_code
+        on carried_states.product_lookup_key = lower(products_by_code.product_code_key)
+    left join products as products_by_name
+        on carried_states.product_lookup_key = products_by_name.product_name_key
+),
+
+states_ranked as (
     select
         *,
         -- nulls last: an event without an id never wins a tie (Snowflake would sort
@@ -20,19 +61,19 @@ events_as_of_month_end as (
             partition by customer_key, product_code, npi
             order by event_at desc, event_id desc nulls last
         ) as recency_rank
-    from usable_events
-    where event_date <= {{ billing_month_end() }}
+    from states_resolved
+    where product_code is not null
 ),
 
 latest_events as (
-    select * from events_as_of_month_end
+    select * from states_ranked
     where recency_rank = 1
 ),
 
 final as (
     select
         latest_events.customer_key,
-        latest_events.account_id,
+        latest_events.resolved_account_id as account_id,
         latest_events.product_code,
         latest_events.npi,
         latest_events.event_id,

@@ -335,7 +335,8 @@
     ],
 ] %}
 
--- One row per problem found in a raw record, over every raw file, with the month the
+-- One row per problem found in a raw record of the reconciled month (CRM records, and
+-- records whose own month cannot be read, belong to every month), with the month the
 -- record belongs to (NULL: every month). Superseded duplicate copies carry only their
 -- DUPLICATE_RECORD issue; the winning copy carries its own problems.
 
@@ -349,12 +350,16 @@ crm_providers as (
     select * from {{ ref('base_crm__providers') }}
 ),
 
+-- Records of the reconciled month, and records whose month cannot be read (they belong to
+-- every month): a month's run reads its own drop, not all of history.
 intake_log as (
     select * from {{ ref('base_ops__intake_log') }}
+    where event_month = {{ billing_month_start() }} or event_month is null
 ),
 
 invoice_lines as (
     select * from {{ ref('base_billing__invoice_lines') }}
+    where billing_month = {{ billing_month_start() }} or billing_month is null
 ),
 
 entitlements as (
@@ -371,6 +376,7 @@ products as (
 
 intake_events_resolved as (
     select * from {{ ref('int_intake_events_resolved_to_products') }}
+    where event_month = {{ billing_month_start() }} or event_month is null
 ),
 
 invoice_lines_resolved as (
@@ -380,6 +386,9 @@ invoice_lines_resolved as (
     from {{ ref('int_invoice_lines_resolved_to_customers') }} as invoice_lines_resolved
     left join products
         on invoice_lines_resolved.product_lookup_key = products.product_code_key
+    where
+        invoice_lines_resolved.billing_month = {{ billing_month_start() }}
+        or invoice_lines_resolved.billing_month is null
 ),
 
 issues as (

@@ -1,13 +1,17 @@
--- Every staged intake event that the counts ignore (not usable) carries a data-quality
--- issue that says why: nothing is dropped silently between staging and the counts.
+-- Every staged intake event of the reconciled month (or of no readable month) that the
+-- counts ignore (not usable) carries a data-quality issue of the month that says why:
+-- nothing is dropped silently between staging and the counts. Earlier months were checked
+-- when they were run.
 with
 
 intake_events as (
     select * from {{ ref('stg_ops__intake_events') }}
+    where event_month = {{ billing_month_start() }} or event_month is null
 ),
 
 usable_events as (
     select * from {{ ref('int_intake_events_usable') }}
+    where event_date between {{ billing_month_start() }} and {{ billing_month_end() }}
 ),
 
 issues as (

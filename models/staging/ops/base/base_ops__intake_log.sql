@@ -5,10 +5,13 @@
 -- build (new drops, and drops re-delivered with other content), so a month's run costs its
 -- own drop. Every copy of the records those lines carry is flagged again (a new copy may
 -- supersede an old winner); copies in files that were replaced or left the folder go.
+-- flagged_at is when a line was (re)flagged: int_provider_events_carried_forward reads the
+-- lines flagged since its own last build to know which months changed.
 {{ config(
     materialized='table' if target.name == 'snowflake_emulator' else 'incremental',
     incremental_strategy='delete+insert',
     unique_key='record_id',
+    on_schema_change='append_new_columns',
     post_hook="{{ delete_lines_of_files_gone(source('ops', 'ops_intake_log')) }}",
 ) }}
 
@@ -101,7 +104,7 @@ records_to_flag_again as (
 ),
 
 stored_copies as (
-    select stored.* exclude (is_duplicate)
+    select stored.* exclude (is_duplicate, flagged_at)
     from {{ this }} as stored
     inner join records_to_flag_again
         on stored.record_id = records_to_flag_again.record_id
@@ -128,7 +131,9 @@ final as (
         row_number() over (
             partition by record_id
             order by source_file_name desc, source_row_number desc
-        ) > 1 as is_duplicate
+        ) > 1 as is_duplicate,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }})
+            as flagged_at
     from lines
 )
 
