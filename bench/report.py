@@ -39,7 +39,13 @@ def machine_info() -> dict:
     }
 
 
-COLUMNS = ("history", "step", "seconds", "CPU s", "raw rows", "rows/s", "x floor", "peak RSS MB")
+COLUMNS = ("data", "step", "seconds", "CPU s", "raw rows", "rows/s", "x floor", "peak RSS MB")
+
+
+def _level_label(level: dict) -> str:
+    kind = "tiny, " if level.get("kind") == "tiny" else ""
+    return f"{kind}{level['history_months']} months"
+
 
 
 def _rows(results: dict) -> list[tuple[str, ...]]:
@@ -48,7 +54,7 @@ def _rows(results: dict) -> list[tuple[str, ...]]:
         for step in level["steps"].values():
             rows.append(
                 (
-                    f"{level['history_months']} months",
+                    _level_label(level),
                     step["label"],
                     f"{step['seconds']:.1f}",
                     f"{step['cpu_seconds']:.1f}",
@@ -111,13 +117,35 @@ def render_markdown(results: dict) -> str:
     for target in results["targets"]:
         verdict = "met" if target["met"] else "**missed**"
         lines.append(f"| {target['target']} | {target['measured']} | {verdict} |")
-    agreement = results["levels"][-1]["agreement"]["customer_products"]
-    lines += [
-        "",
-        f"The analyst SQL, pandas and the marts agreed on the counts of every level "
-        f"({agreement:,} customer-products at {results['levels'][-1]['history_months']} months).",
-    ]
+    lines += ["", *_step_figures(results)]
+    largest = results["levels"][-1]
+    agreement = largest["agreement"]
+    if agreement.get("methods", 3) > 1:
+        lines += [
+            "",
+            f"The analyst SQL, pandas and the marts agreed on the counts of every level "
+            f"({agreement['customer_products']:,} customer-products at "
+            f"{largest['history_months']} months).",
+        ]
     return "\n".join(lines)
+
+
+def _step_figures(results: dict) -> list[str]:
+    """The figures the commands print of their own steps: dbt's build step and the publish
+    step of `recon build`, and the flow's build step."""
+    lines = ["| data | dbt build step (recon build) | publish step | the flow's build step |"]
+    lines.append("|---|---:|---:|---:|")
+    for level in results["levels"]:
+        cells = [
+            level.get("build_step_seconds"),
+            level.get("publish_seconds"),
+            level.get("flow_build_step_seconds"),
+        ]
+        shown = [f"{value:.1f} s" if value is not None else "" for value in cells]
+        lines.append(f"| {_level_label(level)} | " + " | ".join(shown) + " |")
+    if results.get("baseline"):
+        lines += ["", f"Baseline: commit `{results['baseline']}` (the tiny data, same files)."]
+    return lines
 
 
 def _markers(name: str) -> tuple[str, str]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -258,7 +259,9 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         # failed build leaves what readers see, every earlier month and report, as it was.
         if settings.target == "duckdb":
             check_database_free(settings.duckdb_path)
+        build_started = time.perf_counter()
         nodes = build_with_prefect(settings, month)
+        build_step_seconds = time.perf_counter() - build_started
         build = build_cost(target_dir(settings) / "run_results.json")
         logger.info(
             "   %s dbt nodes built and tested: %.1f s in nodes, %.1f s wall-clock",
@@ -286,6 +289,7 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         "dbt_docs": str(dbt_docs),
         "report_rows": report.report_rows,
         "dbt_nodes": nodes,
+        "build_step_seconds": round(build_step_seconds, 3),
         "customer_products": summary.get("customer_products", 0),
         "billing_match_rate": summary.get("billing_match_rate"),
         "overbilled_amount": summary.get("overbilled_amount", 0.0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from recon.config import Settings
@@ -57,11 +58,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     with run_lock(settings, f"recon build of {month}"):
         if settings.target == "duckdb":
             check_database_free(settings.duckdb_path)
+        started = time.perf_counter()
         result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
+        build_step_seconds = time.perf_counter() - started
         if not result.success:
             _report_build_failure(result.failures)
             return 1
         publication = publish_month(settings, month, target_dir(settings) / "manifest.json")
+    print(f"build step: {build_step_seconds:.1f} s")
     print(publication.describe())
     print(f"readers see it in {MartReader.published(settings).describe()}")
     return 0
@@ -133,6 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{result['build_seconds']:,.1f} s in nodes ({result['build_elapsed_seconds']:,.1f} s "
         f"wall-clock); published {result['published_partitions']} partitions"
     )
+    print(f"build step: {result['build_step_seconds']:.1f} s")
     print(f"report: {result['report_csv']}")
     print(f"        {result['report_xlsx']}")
     if result["data_docs"]:

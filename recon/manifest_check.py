@@ -10,8 +10,8 @@ Fails (exit 1, one line per problem) when a model of this project
 - declares a column without a description;
 - (with a catalog) under marts/, has a column in the database that its properties file does
   not describe;
-- has no primary-key test: `unique` and `not_null` on one column, or
-  `unique_combination_of_columns`;
+- has no primary-key test: `unique` and `not_null` on one column (an enforced contract's
+  not_null constraint counts as the `not_null`), or `unique_combination_of_columns`;
 - under marts/, selects from a source directly (only staging reads sources);
 - breaks its folder's naming convention (NAMING below).
 """
@@ -54,7 +54,7 @@ def _folder_path(node: dict[str, Any]) -> str:
 
 def _primary_key_tests(manifest: dict[str, Any]) -> dict[str, set[str]]:
     """For each model: 'combination' when it has unique_combination_of_columns, and each
-    column that has both a unique and a not_null test."""
+    column that has both a unique test and a not_null test or enforced constraint."""
     unique_columns: dict[str, set[str]] = defaultdict(set)
     not_null_columns: dict[str, set[str]] = defaultdict(set)
     keys: dict[str, set[str]] = defaultdict(set)
@@ -72,6 +72,11 @@ def _primary_key_tests(manifest: dict[str, Any]) -> dict[str, set[str]]:
             unique_columns[model].add(column)
         elif name == "not_null" and column:
             not_null_columns[model].add(column)
+    for unique_id, node in _models(manifest).items():
+        if node.get("config", {}).get("contract", {}).get("enforced"):
+            for name, column in node.get("columns", {}).items():
+                if any(c.get("type") == "not_null" for c in column.get("constraints", [])):
+                    not_null_columns[unique_id].add(name.lower())
     for model, columns in unique_columns.items():
         keys[model] |= columns & not_null_columns[model]
     return keys

@@ -19,7 +19,17 @@ from bench.counts import differences
 from bench.data import Scale
 from bench.measure import measure
 from bench.report import update_docs
-from bench.run import STEPS, BenchFailed, _check_agreement, run_bench
+from bench.run import (
+    STEPS,
+    BenchFailed,
+    Dataset,
+    Level,
+    Options,
+    _check_agreement,
+    data_dir_name,
+    evaluate_targets,
+    run_bench,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +39,25 @@ def small_bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("bench")
     docs = root / "benchmarks.md"
     docs.write_text("# Benchmarks\n\nHand-written text stays.\n", encoding="utf-8")
+    scale = Scale(accounts=30, months=3, seed=seed)
     results = run_bench(
         name="small",
-        scale=Scale(accounts=30, months=3, seed=seed),
-        history=(2,),
-        data_dir=root / "data",
+        datasets=(Dataset(scale, (2,), "scale"),),
+        data_root=root / "bench",
         json_path=root / "results.json",
         docs_path=docs,
+        options=Options(flow=False),  # the flow's step: the medium and 10m presets
     )
+    (root / "data").symlink_to(root / "bench" / data_dir_name(scale))
     return results, root
 
 
 def test_every_step_runs_and_the_three_methods_agree(small_bench: tuple[dict, Path]) -> None:
     results, root = small_bench
     (level,) = results["levels"]
-    assert set(level["steps"]) == set(STEPS)
+    assert set(level["steps"]) == {"floor", "analyst", "pandas", "dbt_cold", "dbt_next"}
+    assert set(level["steps"]) < set(STEPS)
+    assert level["build_step_seconds"] > 0 and level["publish_seconds"] is not None
     assert (level["month"], level["next_month"]) == ("2026-09", "2026-10")
     # run_bench raises BenchFailed with the differing rows when a method disagrees; here it
     # did not, and the comparison covered real rows.
@@ -123,3 +137,45 @@ def test_peak_rss_leaves_out_the_process_that_starts_the_step(tmp_path: Path) ->
     )
     assert len(ballast) and small.exit_code == 0
     assert small.peak_rss_mb < 100
+
+
+def _level(kind: str, history: int, **seconds: float) -> Level:
+    level = Level(history, "2026-09", "2026-10", 100, 110, 50, kind=kind)
+    for name, value in seconds.items():
+        level.steps[name] = {
+            "seconds": value,
+            "ratio_to_floor": value / seconds["floor"],
+            "peak_rss_mb": 500.0,
+        }
+    return level
+
+
+def test_issue_15_targets_are_computed_from_the_levels() -> None:
+    tiny = _level("tiny", 2, floor=1.0, dbt_cold=20.0, dbt_next=10.0, baseline_next=25.0)
+    tiny.build_step_seconds, tiny.flow_build_step_seconds = 8.0, 9.0
+    six = _level("scale", 6, floor=2.0, dbt_cold=40.0, dbt_next=14.0)
+    six.publish_seconds = 0.5
+    twenty_four = _level("scale", 24, floor=8.0, dbt_cold=31.0, dbt_next=16.0)
+    twenty_four.publish_seconds, twenty_four.build_step_seconds = 1.2, 12.0
+    twenty_four.flow_build_step_seconds = 15.0
+    twenty_four.steps["dbt_next"]["peak_rss_mb"] = 2100.0
+    verdicts = [
+        (target["target"].split(":")[0].split(" (")[0], target["met"])
+        for target in evaluate_targets([tiny, six, twenty_four])
+    ]
+    assert verdicts == [
+        ("flat", True),  # 16 / 14 = 1.14
+        ("the data adds little", False),  # 16 / 10 = 1.6
+        ("fixed cost", True),  # 10 / 25 = 0.4
+        ("cold build within 4x the floor", True),  # 31 / 8 = 3.9
+        ("peak RSS of every dbt step under 2,048 MB", False),  # 2,100 MB
+        ("publishing does not grow with history", True),  # 1.2 s: within 1 s of 0.5 s
+        ("the flow is light", True),  # tiny: 9 / 8 = 1.125
+        ("the flow is light", False),  # 24 months: 15 / 12 = 1.25
+    ]
+
+
+def test_without_a_tiny_level_or_a_baseline_those_targets_are_not_listed() -> None:
+    one = _level("scale", 2, floor=1.0, dbt_cold=20.0, dbt_next=10.0)
+    targets = [target["target"] for target in evaluate_targets([one])]
+    assert [target.split(" ")[0] for target in targets] == ["cold", "peak"]

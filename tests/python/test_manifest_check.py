@@ -78,6 +78,24 @@ def test_a_model_without_primary_key_test_fails():
     assert problems(combined) == []
 
 
+def test_an_enforced_not_null_constraint_counts_as_the_not_null_test():
+    columns = {
+        "thing_id": {
+            "name": "thing_id",
+            "description": "The thing.",
+            "constraints": [{"type": "not_null"}],
+        }
+    }
+    enforced = {"contract": {"enforced": True}}
+    model_id, node = _model("fct_things", "marts/reconciliation", columns=columns, config=enforced)
+    unique = _test("unique", model_id, "thing_id")
+    assert problems({"nodes": dict([(model_id, node), unique])}) == []
+    # a constraint that is not enforced guarantees nothing
+    model_id, node = _model("fct_things", "marts/reconciliation", columns=columns, config={})
+    found = problems({"nodes": dict([(model_id, node), unique])})
+    assert any("no primary-key test" in line for line in found)
+
+
 def test_a_mart_reading_a_source_fails_but_staging_may():
     reads_source = {"nodes": ["source.provider_recon.crm.crm_accounts"]}
     found = problems(
