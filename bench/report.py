@@ -47,7 +47,6 @@ def _level_label(level: dict) -> str:
     return f"{kind}{level['history_months']} months"
 
 
-
 def _rows(results: dict) -> list[tuple[str, ...]]:
     rows = []
     for level in results["levels"]:
