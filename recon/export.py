@@ -243,6 +243,7 @@ FINDINGS_COLUMNS = (
     "previous_decision",
     "is_reopened",
     "first_seen_month",
+    "discrepancy_type",
     "customer_key",
     "account_id",
     "discrepancy_id",
