@@ -60,6 +60,11 @@ pytest: install browser office
 
 test: lint pytest
 
+# The README's picture (docs/img/dashboard.png), from the demo's published marts: run on
+# purpose after `make demo`; the test suite never writes it.
+screenshot: install browser
+	$(BIN)/recon screenshot --month $(DEMO_MONTH)
+
 # Re-pin every package after changing a direct dependency in pyproject.toml.
 lock: install
 	(head -1 requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v "^provider-recon") > requirements.lock.new
