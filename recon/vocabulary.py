@@ -77,7 +77,7 @@ def is_account_level(code: str | None) -> bool:
 
 def product_shown(product_code: str | None) -> str:
     """The product of a finding as shown: an account-level finding is about every product."""
-    return product_code if product_code else ACCOUNT_LEVEL_PRODUCT
+    return product_code if isinstance(product_code, str) and product_code else ACCOUNT_LEVEL_PRODUCT
 
 
 def humanise(code: str) -> str:
