@@ -253,13 +253,13 @@ def dashboard_command(port: int, address: str) -> list[str]:
 def _stop_with_parent() -> None:
     """In the dashboard's child, before exec: Linux sends it SIGTERM when `recon dashboard`
     dies, even by SIGKILL, so no Streamlit server outlives the command that started it."""
+    import contextlib
     import ctypes
     import signal
 
-    try:
+    # not Linux: no prctl, and the signal handlers of run_dashboard still stop the child
+    with contextlib.suppress(AttributeError, OSError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (AttributeError, OSError):  # not Linux: the signal handlers below still stop it
-        pass
 
 
 class _Stopped(Exception):
@@ -278,7 +278,7 @@ def run_dashboard(port: int, address: str) -> int:
     def stop(signum: int, frame: object) -> None:
         raise _Stopped(signum)
 
-    child = subprocess.Popen(  # noqa: PLW1509 (preexec_fn: one call, before any thread)
+    child = subprocess.Popen(  # preexec_fn: one call, before any thread is started
         dashboard_command(port, address), preexec_fn=_stop_with_parent
     )
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}

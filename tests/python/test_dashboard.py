@@ -148,7 +148,7 @@ def test_the_dashboard_and_the_workbook_use_the_same_words(
         for row in table.itertuples()
     ]
     # the drill-down starts on the first (largest) finding
-    drill = [box for box in app.selectbox if box.label == "Finding"][0]
+    drill = next(box for box in app.selectbox if box.label == "Finding")
     assert drill.value == table.iloc[0]["discrepancy_id"]
 
     settings = replace(decided_history.settings, report_dir=tmp_path / "reports")
