@@ -11,7 +11,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install browser demo test lint format pytest lock clean
+.PHONY: install browser office demo test lint format pytest screenshot lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,23 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-pytest: install browser
+# The workbook's print test converts it to PDF with Debian's LibreOffice Calc (headless) and
+# reads the pages with poppler-utils (pdftotext, pdfinfo).
+office:
+	@if { [ ! -x /usr/bin/soffice ] && [ ! -x /usr/bin/libreoffice ]; } || [ ! -x /usr/bin/pdftotext ]; then \
+		echo "installing Debian's libreoffice-calc and poppler-utils for the workbook's print test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc poppler-utils; \
+	fi
+
+pytest: install browser office
 	$(BIN)/python -m pytest
 
 test: lint pytest
+
+# The README's picture (docs/img/dashboard.png), from the demo's published marts: run on
+# purpose after `make demo`; the test suite never writes it.
+screenshot: install browser
+	$(BIN)/recon screenshot --month $(DEMO_MONTH)
 
 # Re-pin every package after changing a direct dependency in pyproject.toml.
 lock: install

@@ -52,6 +52,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from recon import vocabulary
 from recon.config import Settings
 from recon.dbt import build_with_prefect, generate_docs, target_dir
 from recon.export import ReportExport, export_report
@@ -96,42 +97,56 @@ def run_name() -> str:
     return f"reconcile-{month}"
 
 
-def _amount(value: Any) -> str:
-    return f"{float(value or 0):,.2f}"
+SUMMARY_MEASURES = (
+    ("customer_products", "count"),
+    ("billing_match_rate", "percent"),
+    ("overbilled_amount", "money"),
+    ("underbilled_amount", "money"),
+    ("account_findings", "count"),
+    ("new_account_findings", "count"),
+    ("recurring_account_findings", "count"),
+    ("open_amount_at_risk", "money"),
+    ("open_findings", "count"),
+    ("disputed_findings", "count"),
+    ("resolved_findings", "count"),
+    ("mean_days_to_resolve", "days"),
+    ("provider_findings", "count"),
+    ("data_quality_issues", "count"),
+    ("seats_above_entitlement", "count"),
+    ("seats_below_entitlement", "count"),
+    ("seats_without_entitlement", "count"),
+    ("true_up_amount", "money"),
+)
 
 
-def _days(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value):.1f}"
+def _shown(value: Any, kind: str) -> str:
+    """A summary value as the workbook and the dashboard show it."""
+    if value is None:
+        return "n/a"
+    if kind == "percent":
+        return f"{float(value):.1%}"
+    if kind == "money":
+        amount = float(value)
+        return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+    if kind == "days":
+        return f"{float(value):.1f}"
+    return f"{value}"
 
 
 def summary_markdown(
     report: ReportExport, validation: ValidationResult, build: BuildCost | None = None
 ) -> str:
     summary = report.summary
-    rate = summary.get("billing_match_rate")
     lines = [
         f"# Provider reconciliation {report.billing_month}",
         "",
         "| measure | value |",
         "|---|---:|",
-        f"| customer-products | {summary.get('customer_products', 0)} |",
-        f"| billing match rate | {float(rate):.1%} |" if rate is not None else "| rate | n/a |",
-        f"| overbilled amount | {_amount(summary.get('overbilled_amount'))} |",
-        f"| underbilled amount | {_amount(summary.get('underbilled_amount'))} |",
-        f"| account findings | {summary.get('account_findings', 0)} |",
-        f"| new / recurring | {summary.get('new_account_findings', 0)} / "
-        f"{summary.get('recurring_account_findings', 0)} |",
-        f"| open dollars at risk | {_amount(summary.get('open_amount_at_risk'))} |",
-        f"| open / disputed / resolved | {summary.get('open_findings', 0)} / "
-        f"{summary.get('disputed_findings', 0)} / {summary.get('resolved_findings', 0)} |",
-        f"| mean days to resolve | {_days(summary.get('mean_days_to_resolve'))} |",
-        f"| provider findings | {summary.get('provider_findings', 0)} |",
-        f"| data-quality issues | {summary.get('data_quality_issues', 0)} |",
-        f"| seats above / below entitlement | {summary.get('seats_above_entitlement', 0)} / "
-        f"{summary.get('seats_below_entitlement', 0)} |",
-        f"| seats without entitlement | {summary.get('seats_without_entitlement', 0)} |",
-        f"| true-up at list price | {_amount(summary.get('true_up_amount'))} |",
-        f"| raw-file warnings | {len(validation.warnings)} |",
+        *(
+            f"| {vocabulary.header(name)} | {_shown(summary.get(name, 0), kind)} |"
+            for name, kind in SUMMARY_MEASURES
+        ),
+        f"| {vocabulary.header('raw_file_warnings')} | {len(validation.warnings)} |",
         "",
         f"Report: `{report.csv_path}` and `{report.xlsx_path}`",
     ]
@@ -145,21 +160,29 @@ def summary_markdown(
     return "\n".join(lines)
 
 
+TOP_FINDINGS_COLUMNS = (
+    "customer_name",
+    "product_code",
+    "status_label",
+    "amount_delta",
+    "recommended_action",
+    "invoice_status",
+    "billable_providers",
+    "billed_quantity",
+    "reason",
+    "discrepancy_id",
+)
+
+
 def top_findings_table(report: ReportExport) -> list[dict[str, Any]]:
-    columns = (
-        "impact_rank",
-        "customer_name",
-        "customer_key",
-        "product_code",
-        "status_label",
-        "discrepancy_type",
-        "account_finding_types",
-        "billable_providers",
-        "billed_quantity",
-        "quantity_delta",
-        "amount_delta",
-    )
-    return [{column: row.get(column) for column in columns} for row in report.top_findings]
+    """The month's largest findings as the workbook's Findings sheet lists them: the same
+    rows, headers and words."""
+    rows = []
+    for finding in report.top_findings:
+        row = {name: finding.get(name) for name in TOP_FINDINGS_COLUMNS}
+        row["product_code"] = vocabulary.product_shown(row["product_code"])
+        rows.append({vocabulary.header(name): value for name, value in row.items()})
+    return rows
 
 
 @task(name="dbt-docs")

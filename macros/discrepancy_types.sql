@@ -1,18 +1,19 @@
 {#- The finding types, their level and the words Finance sees for them. A NULL type is
-    a match. One place, so the marts, the report and the tests agree. -#}
+    no finding. One definition, the var `finding_types` of dbt_project.yml, which the
+    report, the dashboard and the notification read too (recon/vocabulary.py). -#}
 {% macro discrepancy_types() -%}
-    {{ return({
-        'OVERBILLED': {'level': 'product', 'label': 'Billing mismatch'},
-        'UNDERBILLED': {'level': 'product', 'label': 'Billing mismatch'},
-        'UNBILLED_USAGE': {'level': 'product', 'label': 'Unbilled usage'},
-        'MISSING_FROM_CRM': {'level': 'account', 'label': 'Missing from CRM'},
-        'ACCOUNT_NOT_ACTIVE_IN_CRM': {'level': 'account', 'label': 'Account not active in CRM'},
-        'GO_LIVE_MISMATCH': {'level': 'account', 'label': 'Go-live mismatch'},
-        'PROVIDER_MISSING_FROM_CRM': {'level': 'provider', 'label': 'Provider missing from CRM'},
-        'PROVIDER_INACTIVE_IN_CRM': {'level': 'provider', 'label': 'Provider inactive in CRM'},
-        'PROVIDER_NOT_LIVE': {'level': 'provider', 'label': 'Provider not live'},
-        'PROVIDER_NAME_MISMATCH': {'level': 'provider', 'label': 'Provider name mismatch'},
-    }) }}
+    {{ return(var('finding_types')) }}
+{%- endmacro %}
+
+{#- The label of a type column of one level; a NULL type is the level's "no finding" label
+    (Match, Within entitlement). -#}
+{% macro finding_label(discrepancy_type, level) -%}
+    case {{ discrepancy_type }}
+    {%- for type, spec in discrepancy_types().items() if spec.level == level %}
+        when '{{ type }}' then '{{ spec.label }}'
+    {%- endfor %}
+        else '{{ var("no_finding_labels")[level] }}'
+    end
 {%- endmacro %}
 
 {% macro status_label(discrepancy_type) -%}
@@ -20,7 +21,7 @@
     {%- for type, spec in discrepancy_types().items() %}
         when '{{ type }}' then '{{ spec.label }}'
     {%- endfor %}
-        else 'Match'
+        else '{{ var("no_finding_labels")["product"] }}'
     end
 {%- endmacro %}
 

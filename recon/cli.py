@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from recon.config import Settings
+from recon.config import PROJECT_DIR, Settings
 from recon.marts import MartReader
 
 DEMO_MONTH = "2026-10"
@@ -255,18 +255,73 @@ def dashboard_command(port: int, address: str) -> list[str]:
     ]
 
 
-def cmd_dashboard(args: argparse.Namespace) -> int:
-    """Starts the Streamlit dashboard over the marts until interrupted."""
+def _stop_with_parent() -> None:
+    """In the dashboard's child, before exec: Linux sends it SIGTERM when `recon dashboard`
+    dies, even by SIGKILL, so no Streamlit server outlives the command that started it."""
+    import contextlib
+    import ctypes
+    import signal
+
+    # not Linux: no prctl, and the signal handlers of run_dashboard still stop the child
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def run_dashboard(port: int, address: str) -> int:
+    """Runs Streamlit as a child until it exits or this process is told to stop (SIGTERM,
+    SIGHUP, Ctrl+C): the child is then terminated and waited for, so stopping `recon
+    dashboard` stops everything it started and frees the port."""
+    import signal
     import subprocess
 
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped(signum)
+
+    child = subprocess.Popen(  # preexec_fn: one call, before any thread is started
+        dashboard_command(port, address), preexec_fn=_stop_with_parent
+    )
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        return 0
+    except _Stopped as stopped:
+        return 128 + stopped.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Starts the Streamlit dashboard over the marts until interrupted."""
     from recon.dashboard.data import MartSource
 
     source = MartSource.from_env()
     print(f"dashboard on http://{args.address}:{args.port} reading {source.describe()}")
-    try:
-        return subprocess.call(dashboard_command(args.port, args.address))
-    except KeyboardInterrupt:
-        return 0
+    return run_dashboard(args.port, args.address)
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    """The README's picture, from the published marts (the demo's after `make demo`)."""
+    from recon.dashboard.screenshot import take_screenshot
+
+    path = Path(args.out)
+    take_screenshot(path, month=args.month)
+    print(f"wrote {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,6 +378,16 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=int, default=8501)
     dashboard.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to serve other machines")
     dashboard.set_defaults(handler=cmd_dashboard)
+
+    screenshot = commands.add_parser(
+        "screenshot",
+        help="the README's dashboard picture, from the published marts (run after `make demo`)",
+    )
+    screenshot.add_argument("--out", default=str(PROJECT_DIR / "docs" / "img" / "dashboard.png"))
+    screenshot.add_argument(
+        "--month", default=None, help="YYYY-MM the picture must show (default: any)"
+    )
+    screenshot.set_defaults(handler=cmd_screenshot)
 
     demo = commands.add_parser("demo", help="generate demo data and reconcile it, end to end")
     demo.add_argument("--month", default=DEMO_MONTH)

@@ -3,21 +3,29 @@
 In RECON_REPORT_DIR/YYYY-MM/:
 
 - `reconciliation_YYYY-MM.csv`: the month's rows of rpt_finance_report, by impact_rank (every
-  customer and product, a match listed as a match), UTF-8 with a byte-order mark (so that
-  Excel reads accented names right), NULL as an empty cell;
-- `reconciliation_YYYY-MM.xlsx`: sheets Summary, Account findings (the same rows, with the
-  invoices, their status and the recommended action: filter invoice_status on `open` for
-  what can still be fixed before the invoices go out), Provider findings
-  (fct_provider_discrepancies), Entitlements (fct_entitlement_findings: usage against the
-  contracted seats, with the true-up at list price; empty without entitlement files), Data
-  quality (fct_data_quality_issues and the raw-file validation warnings) and Trend
-  (rpt_monthly_summary of every month run, with a chart of the billing match rate and the
-  overbilled and underbilled amounts).
+  customer and product, a match listed as a match), the marts' column names, UTF-8 with a
+  byte-order mark (so that Excel reads accented names right), NULL as an empty cell;
+- `reconciliation_YYYY-MM.xlsx`, for a controller to read, print and send on, sheets in the
+  order people read them:
+  Summary (the month in a few numbers), Findings (one row per finding of
+  fct_billing_discrepancies, the same rows as the dashboard: product findings by dollar
+  impact, then the account-level findings, which are about the customer, product "All
+  products", with no dollar impact of their own), All customer-products (rpt_finance_report,
+  as the CSV), Provider findings, Entitlements (usage against the contracted seats, true-up
+  at list price), Data quality (fct_data_quality_issues and the raw-file validation
+  warnings) and Trend (a chart of the billing match rate and the overbilled and underbilled
+  dollars over the months, above the table of every month run).
+  Headers, labels and formats come from recon/vocabulary.py (one vocabulary with the
+  dashboard, the notification and the artifacts): percentages as percentages, dollars with
+  two decimals, months yyyy-mm, dates yyyy-mm-dd, yes/no as Yes and No. Each sheet prints
+  landscape, fitted to the page width, its header row repeated, the ids outside the print
+  area (they stay at the far right of the sheet); the chart prints on one page.
 
-Safe to open: a text cell starting with =, +, -, @, a tab or a carriage return gets a leading
-single quote, in the CSV and in the workbook, so no spreadsheet reads it as a formula; the
-workbook is written with strings_to_formulas off and every cell by its type (no cell is a
-formula). Numbers stay numbers: a negative amount is a number, not a formula.
+Safe to open: in the CSV a text cell starting with =, +, -, @, a tab or a carriage return
+gets a leading single quote, so no spreadsheet reads it as a formula. The workbook writes
+every text as a text cell (write_string; strings_to_formulas off; no cell is a formula),
+which no spreadsheet evaluates, so names keep their own spelling there, with no quote.
+Numbers stay numbers: a negative amount is a number, not a formula.
 
 Each file is written to a temporary file in the same folder, then moved over the previous
 one (os.replace): a crash mid-export leaves the previous files intact. The marts are read
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import os
+import textwrap
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,13 +50,15 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from recon import vocabulary
 from recon.config import Settings
-from recon.marts import MartReader, NothingPublished
+from recon.marts import FINDINGS_QUERY, MartReader, NothingPublished
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SHEETS = (
     "Summary",
-    "Account findings",
+    "Findings",
+    "All customer-products",
     "Provider findings",
     "Entitlements",
     "Data quality",
@@ -60,9 +71,20 @@ QUERIES = {
     "finance_report": """
         select * from {schema}.rpt_finance_report
         where billing_month = ? order by impact_rank""",
+    "findings": FINDINGS_QUERY,
     "provider_findings": """
-        select * from {schema}.fct_provider_discrepancies
-        where billing_month = ? order by account_id, npi, discrepancy_type""",
+        select provider_findings.*, names.customer_name
+        from {schema}.fct_provider_discrepancies as provider_findings
+        left join (
+            select account_id, max(customer_name) as customer_name
+            from {schema}.rpt_finance_report
+            where account_id is not null
+            group by account_id
+        ) as names
+            on provider_findings.account_id = names.account_id
+        where provider_findings.billing_month = ?
+        order by provider_findings.account_id, provider_findings.npi,
+            provider_findings.discrepancy_type""",
     "entitlements": """
         select * exclude (billing_month) from {schema}.rpt_entitlement_usage
         where billing_month = ? order by gap_rank""",
@@ -71,7 +93,8 @@ QUERIES = {
         where billing_month = ?
         order by source, source_file_name, source_row_number, issue, column_name""",
     "new_findings": """
-        select customer_key, customer_name, product_code, discrepancy_type, amount_delta
+        select customer_key, customer_name, product_code, discrepancy_type, status_label,
+            amount_delta
         from {schema}.fct_billing_discrepancies
         where billing_month = ? and is_new
         order by abs(amount_delta) desc, customer_key, product_code nulls first""",
@@ -97,6 +120,7 @@ class Table:
 class MonthTables:
     billing_month: str
     finance_report: Table
+    findings: Table
     provider_findings: Table
     entitlements: Table
     data_quality: Table
@@ -190,63 +214,338 @@ def write_csv(table: Table, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- workbook
+# The columns of each sheet, in reading order: what to act on first, ids at the far right.
+# A sheet prints its columns up to and including `printed`; the rest (ids, decision details)
+# stay in the sheet, right of the print area. A mart column not named here is added at the
+# far right, so that nothing the marts add is lost.
+FINDINGS_COLUMNS = (
+    "customer_name",
+    "product_code",
+    "status_label",
+    "amount_delta",
+    "recommended_action",
+    "invoice_status",
+    "invoice_ids",
+    "reason",
+    "account_finding_types",
+    "billable_providers",
+    "billed_quantity",
+    "crm_active_providers",
+    "resolution_status",
+    "is_new",
+    "unit_price",
+    "quantity_delta",
+    "is_material",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "age_days",
+    "previous_decision",
+    "is_reopened",
+    "first_seen_month",
+    "discrepancy_type",
+    "customer_key",
+    "account_id",
+    "discrepancy_id",
+)
+REPORT_COLUMNS = (
+    "customer_name",
+    "product_code",
+    "status_label",
+    "account_finding_types",
+    "amount_delta",
+    "recommended_action",
+    "invoice_status",
+    "invoice_ids",
+    "reason",
+    "crm_active_providers",
+    "billable_providers",
+    "billed_quantity",
+    "quantity_delta",
+    "unit_price",
+    "resolution_status",
+    "has_new_finding",
+    "is_match",
+    "is_material",
+    "decision",
+    "decided_by",
+    "decision_note",
+    "decided_amount",
+    "decided_at",
+    "age_days",
+    "days_to_resolve",
+    "previous_decision",
+    "previous_decision_month",
+    "is_reopened",
+    "first_seen_month",
+    "impact_rank",
+    "customer_key",
+    "account_id",
+    "discrepancy_id",
+    "finding_key",
+)
+PROVIDER_COLUMNS = (
+    "customer_name",
+    "npi",
+    "status_label",
+    "provider_name",
+    "crm_provider_name",
+    "reason",
+    "account_id",
+    "discrepancy_type",
+    "discrepancy_id",
+)
+ENTITLEMENT_COLUMNS = (
+    "customer_name",
+    "product_code",
+    "status_label",
+    "entitled_seats",
+    "billable_providers",
+    "billed_quantity",
+    "seat_delta",
+    "utilisation",
+    "list_price_usd",
+    "true_up_amount",
+    "is_new",
+    "gap_rank",
+    "finding_type",
+    "customer_key",
+    "account_id",
+)
+DATA_QUALITY_COLUMNS = (
+    "source",
+    "issue",
+    "column_name",
+    "raw_value",
+    "source_file_name",
+    "source_row_number",
+    "record_id",
+    "detected_by",
+    "details",
+    "issue_id",
+)
+TREND_COLUMNS = (
+    "billing_month",
+    "customer_products",
+    "matched_customer_products",
+    "billing_match_rate",
+    "overbilled_amount",
+    "underbilled_amount",
+    "account_findings",
+    "new_account_findings",
+    "open_amount_at_risk",
+    "provider_findings",
+    "data_quality_issues",
+    "true_up_amount",
+)
+SUMMARY_MEASURES = (
+    "billing_month",
+    "customer_products",
+    "matched_customer_products",
+    "billing_match_rate",
+    "account_findings",
+    "new_account_findings",
+    "overbilled_amount",
+    "underbilled_amount",
+    "new_findings_amount",
+    "open_amount_at_risk",
+    "open_findings",
+    "disputed_findings",
+    "resolved_findings",
+    "mean_days_to_resolve",
+    "provider_findings",
+    "data_quality_issues",
+    "raw_file_warnings",
+    "seats_above_entitlement",
+    "seats_below_entitlement",
+    "seats_without_entitlement",
+    "true_up_amount",
+    "generated_at_utc",
+)
+PRINTED = {  # the last printed column of each sheet
+    "Findings": "is_new",
+    "All customer-products": "has_new_finding",
+    "Provider findings": "reason",
+    "Entitlements": "is_new",
+    "Data quality": "details",
+    "Trend": "true_up_amount",
+}
+SUMMARY_HEADER_ROW = 4  # 0-based: title, two lines on where to look, a blank row, the header
+CHART_HEIGHT_PX = 340
+ROW_HEIGHT_PX = 20
+ROW_HEIGHT_POINTS = 15
+TREND_HEADER_ROW = CHART_HEIGHT_PX // ROW_HEIGHT_PX + 2  # the table under the chart
+NUMBER_FORMATS = {
+    "count": "#,##0",
+    "money": "$#,##0.00;-$#,##0.00",
+    "price": "$#,##0.00##",
+    "percent": "0.0%",
+    "days": "0.0",
+    "date": "yyyy-mm-dd",
+    "month": "yyyy-mm",
+    "datetime": "yyyy-mm-dd hh:mm",
+}
+DEFAULT_WIDTHS = {
+    "count": 9,
+    "money": 12,
+    "price": 10,
+    "percent": 9,
+    "days": 9,
+    "date": 11,
+    "month": 9,
+    "datetime": 16,
+    "yes_no": 8,
+    "status": 9,
+    "id": 14,
+    "wrap": 20,
+}
+
+
 class _Formats:
     def __init__(self, workbook: Any) -> None:
+        base = {"valign": "top"}
         self.header = workbook.add_format(
-            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
+            {**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
         )
-        self.money = workbook.add_format({"num_format": "#,##0.00"})
-        self.price = workbook.add_format({"num_format": "#,##0.00##"})
-        self.rate = workbook.add_format({"num_format": "0.0%"})
-        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.note = workbook.add_format({"italic": True})
+        self.text = workbook.add_format(base)
+        self.wrap = workbook.add_format({**base, "text_wrap": True})
+        self.centred = workbook.add_format({**base, "align": "center"})
+        self.right = workbook.add_format({**base, "align": "right"})
+        self.by_kind = {
+            kind: workbook.add_format({**base, "num_format": number_format})
+            for kind, number_format in NUMBER_FORMATS.items()
+        }
+
+    def of(self, kind: str) -> Any:
+        if kind == "wrap":
+            return self.wrap
+        if kind in ("status", "yes_no"):
+            return self.centred
+        return self.by_kind.get(kind, self.text)
 
 
-def _write_cell(sheet: Any, row: int, col: int, value: Any, name: str, formats: _Formats) -> int:
-    """Writes one cell by its type (never a formula); returns its display width."""
-    if value is None:
-        sheet.write_blank(row, col, None)
-        return 0
-    if isinstance(value, bool):
-        sheet.write_boolean(row, col, value)
-        return 5
-    if isinstance(value, int | float | Decimal):
-        if name.endswith("_rate"):
-            number_format = formats.rate
-        elif name.endswith("price"):
-            number_format = formats.price
-        else:
-            number_format = formats.money if isinstance(value, Decimal) else None
-        sheet.write_number(row, col, float(value), number_format)
-        return len(f"{float(value):,.2f}")
+def _as_datetime(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
-        sheet.write_datetime(row, col, value.replace(tzinfo=None), formats.datetime)
-        return 19
-    if isinstance(value, date):
-        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), formats.date)
-        return 10
-    text = neutralise(str(value))
-    sheet.write_string(row, col, text)
-    return len(text)
+        return value.replace(tzinfo=None)
+    return datetime(value.year, value.month, value.day)
+
+
+def _write_cell(sheet: Any, row: int, col: int, value: Any, kind: str, formats: _Formats) -> None:
+    """Writes one cell by its kind (never a formula: text is written as text, as it is)."""
+    if value is None:
+        sheet.write_blank(row, col, None, formats.of(kind))
+    elif kind == "yes_no" or isinstance(value, bool):
+        sheet.write_string(row, col, vocabulary.yes_no(value), formats.centred)
+    elif isinstance(value, int | float | Decimal):
+        number_kind = kind if kind in NUMBER_FORMATS else "count"
+        if number_kind == "count" and isinstance(value, Decimal | float) and value % 1:
+            number_kind = "days"
+        sheet.write_number(row, col, float(value), formats.of(number_kind))
+    elif isinstance(value, date):
+        date_kind = kind if kind in ("date", "month", "datetime") else "date"
+        if isinstance(value, datetime) and kind != "month":
+            date_kind = "datetime"
+        sheet.write_datetime(row, col, _as_datetime(value), formats.of(date_kind))
+    else:
+        text_kind = kind if kind in ("wrap", "status") else "text"
+        sheet.write_string(row, col, str(value), formats.of(text_kind))
+
+
+def _width(name: str, values: Sequence[Any]) -> int:
+    spec = vocabulary.column(name)
+    if spec.width:
+        return spec.width
+    if spec.kind in DEFAULT_WIDTHS:
+        return DEFAULT_WIDTHS[spec.kind]
+    longest = max((len(str(value)) for value in values if value is not None), default=0)
+    return min(max(longest, len(spec.header) // 2, 8), 40) + 1
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` takes wrapped in a column `width` characters wide."""
+    characters_per_line = max(int(width * 1.1), 1)
+    return sum(max(len(textwrap.wrap(part, characters_per_line)), 1) for part in text.split("\n"))
+
+
+def _set_row_heights(
+    sheet: Any, columns: Sequence[str], records: Sequence[dict[str, Any]], header_row: int
+) -> None:
+    """Rows as tall as their longest wrapped text (a spreadsheet does not grow a row written
+    without a height when it opens the file: LibreOffice leaves the text overlapping)."""
+    wrapped = [
+        (name, _width(name, [record.get(name) for record in records[:200]]))
+        for name in columns
+        if vocabulary.column(name).kind == "wrap"
+    ]
+    header_lines = max(
+        (_lines(vocabulary.header(name), _width(name, [])) for name in columns), default=1
+    )
+    sheet.set_row(header_row, 13 * header_lines + 3)
+    for row_number, record in enumerate(records, start=header_row + 1):
+        lines = max(
+            (_lines(str(record[name]), width) for name, width in wrapped if record.get(name)),
+            default=1,
+        )
+        if lines > 1:
+            sheet.set_row(row_number, ROW_HEIGHT_POINTS * lines)
+
+
+def _ordered(columns: Sequence[str], wanted: Sequence[str]) -> list[str]:
+    """`wanted` columns that exist, then the others (new mart columns) at the far right."""
+    present = set(columns)
+    return [name for name in wanted if name in present] + [
+        name for name in columns if name not in wanted and name != "billing_month"
+    ]
+
+
+def _print_setup(
+    sheet: Any,
+    title: str,
+    header_row: int,
+    last_row: int,
+    last_printed_col: int,
+) -> None:
+    """Landscape letter, fitted to the page width, the header row repeated on every page;
+    the header names the report, the footer the sheet and the page."""
+    sheet.set_landscape()
+    sheet.set_paper(1)  # US Letter
+    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(header_row)
+    sheet.print_area(0, 0, max(last_row, header_row), last_printed_col)
+    sheet.set_header(f"&L{title.replace('&', '&&')}&RSheet: &A")
+    sheet.set_footer("&LSheet: &A&RPage &P of &N")
 
 
 def _write_table(
-    sheet: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]], formats: _Formats
-) -> None:
-    """A header row and the rows, filter and frozen header, columns sized to their content."""
-    widths = [len(name) for name in columns]
+    sheet: Any,
+    sheet_name: str,
+    title: str,
+    columns: Sequence[str],
+    records: Sequence[dict[str, Any]],
+    formats: _Formats,
+    header_row: int = 0,
+) -> int:
+    """The header row (human headers) and the rows, by each column's kind; autofilter, frozen
+    header and first column, print set-up. Returns the last row written."""
     for col, name in enumerate(columns):
-        sheet.write_string(0, col, name, formats.header)
-    for row_number, row in enumerate(rows, start=1):
-        for col, value in enumerate(row):
-            width = _write_cell(sheet, row_number, col, value, columns[col], formats)
-            widths[col] = max(widths[col], width)
-    for col, width in enumerate(widths):
-        sheet.set_column(col, col, min(max(width, 8), 60) + 2)
-    sheet.freeze_panes(1, 0)
+        sheet.write_string(header_row, col, vocabulary.header(name), formats.header)
+        kind = vocabulary.column(name).kind
+        width = _width(name, [record.get(name) for record in records[:200]])
+        sheet.set_column(col, col, width, formats.of("wrap") if kind == "wrap" else None)
+        for row_number, record in enumerate(records, start=header_row + 1):
+            _write_cell(sheet, row_number, col, record.get(name), kind, formats)
+    _set_row_heights(sheet, columns, records, header_row)
+    last_row = header_row + len(records)
+    sheet.freeze_panes(header_row + 1, 1)
     if columns:
-        sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+        sheet.autofilter(header_row, 0, max(last_row, header_row + 1), len(columns) - 1)
+    printed = PRINTED.get(sheet_name)
+    last_printed = columns.index(printed) if printed in columns else len(columns) - 1
+    _print_setup(sheet, title, header_row, last_row, last_printed)
+    return last_row
 
 
 def new_findings_amount(tables: MonthTables) -> Decimal:
@@ -262,20 +561,95 @@ def new_findings_amount(tables: MonthTables) -> Decimal:
     )
 
 
-def _summary_rows(
+def _summary_values(
     tables: MonthTables, validation_warnings: Sequence[dict[str, Any]]
-) -> list[tuple[str, Any]]:
-    rows: list[tuple[str, Any]] = [
-        ("billing_month", tables.billing_month),
-        ("generated_at_utc", datetime.now(UTC).replace(microsecond=0, tzinfo=None)),
-        ("report_rows", len(tables.finance_report.rows)),
+) -> dict[str, Any]:
+    return {
+        **tables.summary(),
+        "billing_month": tables.billing_month,
+        "new_findings_amount": new_findings_amount(tables),
+        "raw_file_warnings": len(validation_warnings),
+        "generated_at_utc": datetime.now(UTC).replace(microsecond=0, tzinfo=None),
+    }
+
+
+def _write_summary(
+    sheet: Any,
+    title: str,
+    tables: MonthTables,
+    validation_warnings: Sequence[dict[str, Any]],
+    formats: _Formats,
+) -> None:
+    """The month in a few numbers: a measure and its value per row, formatted by kind."""
+    values = _summary_values(tables, validation_warnings)
+    sheet.write_string(0, 0, title, formats.title)
+    findings = len(tables.findings.rows)
+    sheet.write_string(
+        1,
+        0,
+        f"{findings} finding{'' if findings == 1 else 's'}: sheet Findings, largest first.",
+        formats.note,
+    )
+    sheet.write_string(2, 0, "Every customer-product: sheet All customer-products.", formats.note)
+    sheet.write_string(SUMMARY_HEADER_ROW, 0, "Measure", formats.header)
+    sheet.write_string(SUMMARY_HEADER_ROW, 1, "Value", formats.header)
+    row = SUMMARY_HEADER_ROW
+    for name in SUMMARY_MEASURES:
+        if name not in values:
+            continue
+        row += 1
+        spec = vocabulary.column(name)
+        sheet.write_string(row, 0, spec.header, formats.text)
+        value = "n/a" if values[name] is None else values[name]
+        _write_cell(sheet, row, 1, value, spec.kind, formats)
+    sheet.set_column(0, 0, 34)
+    sheet.set_column(1, 1, 20, formats.right)
+    _print_setup(sheet, title, SUMMARY_HEADER_ROW, row, 1)
+    sheet.fit_to_pages(1, 1)
+
+
+def _finding_records(tables: MonthTables) -> list[dict[str, Any]]:
+    """The Findings rows: labels from the vocabulary, an account-level finding's product
+    shown as "All products", each product finding with its customer's account-level
+    findings beside it."""
+    records = tables.findings.records()
+    account_level: dict[str, list[str]] = {}
+    for record in records:
+        if record["product_code"] is None:
+            account_level.setdefault(record["customer_key"], []).append(record["status_label"])
+    return [
+        {
+            **record,
+            "product_code": vocabulary.product_shown(record["product_code"]),
+            "account_finding_types": (
+                ", ".join(account_level.get(record["customer_key"], [])) or None
+                if record["product_code"] is not None
+                else None
+            ),
+        }
+        for record in records
     ]
-    rows += [(name, value) for name, value in tables.summary().items() if name != "billing_month"]
-    rows += [
-        ("new_findings_amount", new_findings_amount(tables)),
-        ("raw_file_warnings", len(validation_warnings)),
+
+
+def _report_records(tables: MonthTables) -> list[dict[str, Any]]:
+    return [
+        {
+            **record,
+            "account_finding_types": vocabulary.finding_labels(record["account_finding_types"]),
+        }
+        for record in tables.finance_report.records()
     ]
-    return rows
+
+
+def _provider_records(tables: MonthTables) -> list[dict[str, Any]]:
+    return [
+        {
+            **record,
+            "customer_name": record.get("customer_name") or record["account_id"],
+            "status_label": vocabulary.finding_label(record["discrepancy_type"], "provider"),
+        }
+        for record in tables.provider_findings.records()
+    ]
 
 
 _FAMILY_NAMES = ("crm_accounts", "crm_providers", "ops_intake_log", "billing_invoice_lines")
@@ -292,43 +666,43 @@ def _warning_as_issue(warning: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _data_quality_rows(
+def _data_quality_records(
     tables: MonthTables, validation_warnings: Sequence[dict[str, Any]]
-) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-    """The month's data-quality issues, then the raw-file validation warnings, one table."""
-    columns = tuple(name for name in tables.data_quality.columns if name != "billing_month")
-    rows = [
-        ("dbt", *(record[name] for name in columns), None)
-        for record in tables.data_quality.records()
-    ]
+) -> list[dict[str, Any]]:
+    """The month's data-quality issues, then the raw-file validation warnings, one table;
+    issue codes in words (UNPARSEABLE_DATE: Unparseable date)."""
+    records = [{**record, "detected_by": "dbt"} for record in tables.data_quality.records()]
     for warning in validation_warnings:
-        issue = _warning_as_issue(warning)
         details = f"lines {warning['lines']}: {warning['message']}" if warning["lines"] else None
-        rows.append(
-            (
-                "raw file check",
-                *(issue.get(name) for name in columns),
-                details or warning["message"],
-            )
+        records.append(
+            {
+                **_warning_as_issue(warning),
+                "detected_by": "raw file check",
+                "details": details or warning["message"],
+            }
         )
-    return ("detected_by", *columns, "details"), rows
+    return [{**record, "issue": vocabulary.humanise(str(record["issue"]))} for record in records]
 
 
-def _trend_chart(workbook: Any, sheet: Any, trend: Table) -> None:
-    """Columns of overbilled and underbilled dollars, a line of the match rate (right axis)."""
-    if not trend.rows:
+def _trend_chart(
+    workbook: Any, sheet: Any, columns: Sequence[str], months: int, width_px: int
+) -> None:
+    """Columns of overbilled and underbilled dollars, a line of the match rate (right axis, in
+    percent) with a marker on every month (one month run is one point), above the table."""
+    if not months:
         return
-    last = len(trend.rows)
-    position = {name: index for index, name in enumerate(trend.columns)}
-    categories = ["Trend", 1, position["billing_month"], last, position["billing_month"]]
+    first, last = TREND_HEADER_ROW + 1, TREND_HEADER_ROW + months
+    position = {name: index for index, name in enumerate(columns)}
+    month_col = position["billing_month"]
+    categories = ["Trend", first, month_col, last, month_col]
     amounts = workbook.add_chart({"type": "column"})
     for name, colour in (("overbilled_amount", "#C00000"), ("underbilled_amount", "#ED7D31")):
         col = position[name]
         amounts.add_series(
             {
-                "name": ["Trend", 0, col],
+                "name": ["Trend", TREND_HEADER_ROW, col],
                 "categories": categories,
-                "values": ["Trend", 1, col, last, col],
+                "values": ["Trend", first, col, last, col],
                 "fill": {"color": colour},
             }
         )
@@ -336,22 +710,26 @@ def _trend_chart(workbook: Any, sheet: Any, trend: Table) -> None:
     match_rate = workbook.add_chart({"type": "line"})
     match_rate.add_series(
         {
-            "name": ["Trend", 0, rate_col],
+            "name": ["Trend", TREND_HEADER_ROW, rate_col],
             "categories": categories,
-            "values": ["Trend", 1, rate_col, last, rate_col],
+            "values": ["Trend", first, rate_col, last, rate_col],
             "y2_axis": True,
-            "marker": {"type": "circle"},
+            "marker": {"type": "circle", "size": 7},
             "line": {"color": "#2F5597"},
         }
     )
     amounts.combine(match_rate)
     amounts.set_title({"name": "Billing match rate and mis-billed dollars by month"})
-    amounts.set_y_axis({"name": "Dollars", "num_format": "#,##0"})
-    match_rate.set_y2_axis({"name": "Match rate", "num_format": "0%", "min": 0, "max": 1})
+    amounts.set_y_axis({"name": "Dollars", "num_format": "$#,##0"})
+    match_rate.set_y2_axis({"name": "Billing match rate", "num_format": "0%", "min": 0, "max": 1})
     amounts.set_x_axis({"name": "Billing month", "date_axis": False, "num_format": "yyyy-mm"})
     amounts.set_legend({"position": "bottom"})
-    amounts.set_size({"width": 760, "height": 380})
-    sheet.insert_chart(last + 3, 0, amounts)
+    amounts.set_size({"width": width_px, "height": CHART_HEIGHT_PX})
+    sheet.insert_chart(0, 0, amounts, {"object_position": 3})
+
+
+def _column_pixels(columns: Sequence[str], records: Sequence[dict[str, Any]]) -> int:
+    return sum(_width(name, [record.get(name) for record in records]) * 7 + 5 for name in columns)
 
 
 def write_workbook(
@@ -359,29 +737,75 @@ def write_workbook(
 ) -> None:
     import xlsxwriter
 
+    title = f"Provider reconciliation, billing month {tables.billing_month}"
     with atomic_path(path) as temporary:
         workbook = xlsxwriter.Workbook(
             str(temporary),
             {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
         )
+        workbook.set_properties({"title": title})
         formats = _Formats(workbook)
         sheets = {name: workbook.add_worksheet(name) for name in SHEETS}
-        _write_table(
-            sheets["Summary"],
-            ("metric", "value"),
-            _summary_rows(tables, validation_warnings),
-            formats,
+        _write_summary(sheets["Summary"], title, tables, validation_warnings, formats)
+        tables_of_sheets = (
+            (
+                "Findings",
+                (*tables.findings.columns, "account_finding_types"),
+                _finding_records(tables),
+                FINDINGS_COLUMNS,
+            ),
+            (
+                "All customer-products",
+                tables.finance_report.columns,
+                _report_records(tables),
+                REPORT_COLUMNS,
+            ),
+            (
+                "Provider findings",
+                (*tables.provider_findings.columns, "status_label"),
+                _provider_records(tables),
+                PROVIDER_COLUMNS,
+            ),
+            (
+                "Entitlements",
+                tables.entitlements.columns,
+                tables.entitlements.records(),
+                ENTITLEMENT_COLUMNS,
+            ),
+            (
+                "Data quality",
+                (*tables.data_quality.columns, "detected_by", "details"),
+                _data_quality_records(tables, validation_warnings),
+                DATA_QUALITY_COLUMNS,
+            ),
         )
-        report = tables.finance_report
-        _write_table(sheets["Account findings"], report.columns, report.rows, formats)
-        providers = tables.provider_findings
-        _write_table(sheets["Provider findings"], providers.columns, providers.rows, formats)
-        entitlements = tables.entitlements
-        _write_table(sheets["Entitlements"], entitlements.columns, entitlements.rows, formats)
-        columns, rows = _data_quality_rows(tables, validation_warnings)
-        _write_table(sheets["Data quality"], columns, rows, formats)
-        _write_table(sheets["Trend"], tables.trend.columns, tables.trend.rows, formats)
-        _trend_chart(workbook, sheets["Trend"], tables.trend)
+        for name, present, records, wanted in tables_of_sheets:
+            columns = _ordered(present, wanted)
+            _write_table(sheets[name], name, title, columns, records, formats)
+            if name == "Findings" and not records:
+                sheets[name].write_string(
+                    1, 0, "No findings: every customer-product of the month matches.", formats.note
+                )
+        trend_columns = _ordered(tables.trend.columns, TREND_COLUMNS)
+        trend_records = tables.trend.records()
+        _write_table(
+            sheets["Trend"],
+            "Trend",
+            title,
+            trend_columns,
+            trend_records,
+            formats,
+            header_row=TREND_HEADER_ROW,
+        )
+        printed = trend_columns[: trend_columns.index(PRINTED["Trend"]) + 1]
+        _trend_chart(
+            workbook,
+            sheets["Trend"],
+            trend_columns,
+            len(trend_records),
+            min(_column_pixels(printed, trend_records), 1000),
+        )
+        sheets["Trend"].freeze_panes(0, 0)  # the chart above the table stays in view
         workbook.close()
 
 
@@ -410,9 +834,6 @@ def export_month(
     xlsx_path = folder / f"reconciliation_{billing_month}.xlsx"
     write_csv(tables.finance_report, csv_path)
     write_workbook(tables, validation_warnings, xlsx_path)
-    findings = [
-        row for row in tables.finance_report.records() if row.get("status_label") != "Match"
-    ]
     return ReportExport(
         billing_month=billing_month,
         csv_path=csv_path,
@@ -421,7 +842,7 @@ def export_month(
         summary={name: _json_value(value) for name, value in tables.summary().items()},
         top_findings=[
             {name: _json_value(value) for name, value in row.items()}
-            for row in findings[:TOP_FINDINGS]
+            for row in tables.findings.records()[:TOP_FINDINGS]
         ],
         new_findings=[
             {name: _json_value(value) for name, value in row.items()}

@@ -23,6 +23,53 @@ from recon.config import Settings
 MART_SCHEMA = "recon"  # the schema of the views in the DuckDB catalog
 
 
+# The month's findings (fct_billing_discrepancies with their decision status), one row per
+# finding, as the workbook's Findings sheet and the dashboard both show them: product findings
+# by absolute dollar impact, then the account-level findings (product NULL), whose amount is
+# NULL here: in the mart it is the sum of the customer's product findings, listed on their
+# own rows, so showing it again would count the same dollars twice.
+FINDINGS_QUERY = """
+    select
+        findings.customer_name,
+        findings.product_code,
+        findings.status_label,
+        case when findings.product_code is not null then findings.amount_delta end
+            as amount_delta,
+        findings.recommended_action,
+        findings.invoice_status,
+        findings.invoice_ids,
+        findings.reason,
+        findings.crm_active_providers,
+        findings.billable_providers,
+        findings.billed_quantity,
+        findings.quantity_delta,
+        findings.unit_price,
+        resolutions.resolution_status,
+        resolutions.decision,
+        resolutions.decided_by,
+        resolutions.decided_at,
+        resolutions.age_days,
+        resolutions.previous_decision,
+        findings.is_new,
+        resolutions.is_material,
+        resolutions.is_reopened,
+        findings.first_seen_month,
+        findings.discrepancy_type,
+        findings.customer_key,
+        findings.account_id,
+        findings.discrepancy_id
+    from {schema}.fct_billing_discrepancies as findings
+    left join {schema}.fct_discrepancy_resolutions as resolutions
+        on findings.discrepancy_id = resolutions.discrepancy_id
+    where findings.billing_month = ?
+    order by
+        case when findings.product_code is null then 1 else 0 end,
+        abs(findings.amount_delta) desc,
+        findings.customer_key,
+        findings.product_code,
+        findings.discrepancy_type"""
+
+
 class NothingPublished(FileNotFoundError):
     """No month has been published yet where the reader looks."""
 

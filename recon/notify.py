@@ -25,6 +25,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from recon.vocabulary import finding_label, header, product_shown
+
 MAX_FINDINGS_LISTED = 10
 
 
@@ -63,6 +65,18 @@ def _money(value: Any) -> str:
     return f"{'-' if amount < 0 else '+'}${abs(amount):,.2f}"
 
 
+def finding_line(row: dict[str, Any]) -> str:
+    """Customer / product: label and dollar impact, in the words of the workbook and the
+    dashboard; a finding about the customer has no dollar impact of its own (its products'
+    findings carry it)."""
+    label = finding_label(row.get("discrepancy_type"))
+    line = (
+        f"{row.get('customer_name') or row['customer_key']} / "
+        f"{product_shown(row.get('product_code'))}: {label}"
+    )
+    return f"{line} {_money(row['amount_delta'])}" if row.get("product_code") else line
+
+
 def build_message(
     billing_month: str,
     new_findings: Sequence[dict[str, Any]],
@@ -83,24 +97,20 @@ def build_message(
         f"Provider reconciliation {billing_month}: {len(new_findings)} new finding"
         f"{'' if len(new_findings) == 1 else 's'}"
     )
+    customer_level = len(new_findings) - len(product_findings)
     lines = [
         f"{len(new_findings)} new findings in {billing_month} "
-        f"({len(product_findings)} on billed quantities, "
-        f"{len(new_findings) - len(product_findings)} on accounts).",
-        f"Dollar impact of the new billing findings: {_money(overbilled)} overbilled, "
+        f"({len(product_findings)} on a product, {customer_level} on the customer as a whole).",
+        f"Dollar impact of the new findings: {_money(overbilled)} overbilled, "
         f"{_money(underbilled)} underbilled.",
-        f"Billing match rate {float(summary.get('billing_match_rate') or 0):.1%}; "
-        f"all findings: {summary.get('account_findings', 0)} on accounts, "
-        f"{summary.get('provider_findings', 0)} on providers.",
+        f"{header('billing_match_rate')} {float(summary.get('billing_match_rate') or 0):.1%}; "
+        f"{header('account_findings').lower()} of the month: {summary.get('account_findings', 0)}"
+        f"; {header('provider_findings').lower()}: {summary.get('provider_findings', 0)}.",
     ]
     if new_findings:
         lines.append("Largest new findings:")
         for row in new_findings[:MAX_FINDINGS_LISTED]:
-            product = row.get("product_code") or "account"
-            lines.append(
-                f"- {row.get('customer_name') or row['customer_key']} / {product}: "
-                f"{row['discrepancy_type']} {_money(row['amount_delta'])}"
-            )
+            lines.append(f"- {finding_line(row)}")
         if len(new_findings) > MAX_FINDINGS_LISTED:
             lines.append(f"- and {len(new_findings) - MAX_FINDINGS_LISTED} more")
     lines.append(f"Report: {report_path}")

@@ -19,11 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from recon.marts import MartReader
+from recon.marts import FINDINGS_QUERY, MartReader
 
 QUERIES = {
     "months": """
-        select billing_month from {schema}.rpt_monthly_summary order by billing_month desc""",
+        select billing_month from {schema}.rpt_monthly_summary
+        where customer_products > 0
+        order by billing_month desc""",
     "summary": """
         select * from {schema}.rpt_monthly_summary order by billing_month""",
     "provider_counts": """
@@ -43,35 +45,7 @@ QUERIES = {
         ) as names
             on counts.customer_key = names.customer_key
         order by counts.billing_month, counts.customer_key, counts.product_code""",
-    "findings": """
-        select
-            resolutions.discrepancy_id,
-            resolutions.customer_key,
-            resolutions.customer_name,
-            resolutions.product_code,
-            resolutions.discrepancy_type,
-            findings.status_label,
-            findings.reason,
-            findings.crm_active_providers,
-            findings.billable_providers,
-            findings.billed_quantity,
-            findings.quantity_delta,
-            resolutions.amount_delta,
-            resolutions.is_material,
-            findings.is_new,
-            resolutions.resolution_status,
-            resolutions.decision,
-            resolutions.decided_by,
-            resolutions.decided_at,
-            resolutions.age_days,
-            resolutions.is_reopened,
-            resolutions.previous_decision
-        from {schema}.fct_discrepancy_resolutions as resolutions
-        inner join {schema}.fct_billing_discrepancies as findings
-            on resolutions.discrepancy_id = findings.discrepancy_id
-        where resolutions.billing_month = ?
-        order by abs(resolutions.amount_delta) desc, resolutions.customer_key,
-            resolutions.product_code, resolutions.discrepancy_type""",
+    "findings": FINDINGS_QUERY,  # the workbook's Findings sheet: the same rows
     "billable_providers": """
         select customer_key, product_code, npi, provider_name, department, go_live_date, event_id
         from {schema}.fct_billable_providers_monthly

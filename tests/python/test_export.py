@@ -10,8 +10,10 @@ import duckdb
 import openpyxl
 import pytest
 from conftest import copy_state
+from openpyxl.utils import column_index_from_string
 
 import recon.export as export
+from recon import vocabulary
 from recon.config import PROJECT_DIR, Settings
 
 MONTH_ONE = "2026-09"  # as in conftest.py
@@ -58,11 +60,43 @@ def test_csv_names_starting_with_formula_characters_are_neutralised(reconciled_m
                 assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
 
 
+def _records(sheet, header_row: int = 0) -> list[dict[str, object]]:
+    """A sheet's table as {header: value} rows (openpyxl, 0-based header row)."""
+    header, *rows = list(sheet.iter_rows(min_row=header_row + 1, values_only=True))
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def _formats(sheet, header_row: int = 0) -> dict[str, set[str]]:
+    """{header: the number formats of its non-empty cells}."""
+    header = [cell.value for cell in sheet[header_row + 1]]
+    formats: dict[str, set[str]] = {name: set() for name in header}
+    for row in sheet.iter_rows(min_row=header_row + 2):
+        for name, cell in zip(header, row, strict=False):
+            if cell.value is not None:
+                formats[name].add(cell.number_format)
+    return formats
+
+
+def _summary(workbook) -> dict[str, object]:
+    rows = _records(workbook["Summary"], export.SUMMARY_HEADER_ROW)
+    return {row["Measure"]: row["Value"] for row in rows}
+
+
+def _month_findings(duckdb_path: Path) -> list[tuple]:
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        return connection.execute(
+            """select customer_name, product_code, discrepancy_type, status_label, amount_delta
+               from recon.fct_billing_discrepancies where billing_month = ?""",
+            [export.month_start(MONTH_ONE)],
+        ).fetchall()
+
+
 def test_workbook_sheets_chart_and_no_formula_cells(reconciled_month):
     workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
     assert workbook.sheetnames == [
         "Summary",
-        "Account findings",
+        "Findings",
+        "All customer-products",
         "Provider findings",
         "Entitlements",
         "Data quality",
@@ -71,15 +105,53 @@ def test_workbook_sheets_chart_and_no_formula_cells(reconciled_month):
     assert len(workbook["Trend"]._charts) == 1
     cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
     assert cells and all(cell.data_type != "f" for cell in cells)
+    # text is written as text, as it is: no quote in front of a name in the workbook
+    for sheet_name, expected in (
+        ("Findings", ("+Plus Clinic", "@At Health")),  # the two with a finding
+        ("All customer-products", FORMULA_NAMES),
+    ):
+        sheet = workbook[sheet_name]
+        column = [cell.value for cell in sheet[1]].index("Customer")
+        names = {row[column].value: row[column] for row in sheet.iter_rows(min_row=2)}
+        for name in expected:
+            assert names[name].data_type == "s", (sheet_name, name)
+        assert not any(str(name).startswith("'") for name in names), sheet_name
+    report = _records(workbook["All customer-products"])
+    assert {"=Formula Clinic", "-Minus Medical"} <= {row["Customer"] for row in report}
+    assert len(report) == reconciled_month.result["report_rows"]
 
-    account = workbook["Account findings"]
-    header = [cell.value for cell in account[1]]
-    name_column = header.index("customer_name")
-    names = {row[name_column].value: row[name_column] for row in account.iter_rows(min_row=2)}
-    for name in FORMULA_NAMES:
-        cell = names["'" + name]
-        assert cell.data_type == "s"
-    assert account.max_row - 1 == reconciled_month.result["report_rows"]
+
+def test_findings_sheet_lists_only_findings_largest_first(reconciled_month):
+    """One row per finding of fct_billing_discrepancies, the product findings by dollar impact,
+    then the account-level ones (about the customer: "All products", no dollar impact of its
+    own); human headers, the action and invoice status up front, the ids at the far right."""
+    workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
+    sheet = workbook["Findings"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:8] == [
+        "Customer", "Product", "Status", "Dollar impact", "Action", "Invoice status",
+        "Invoices", "Reason",
+    ]  # fmt: skip
+    assert header[-3:] == ["Customer key", "Account ID", "Finding ID"]
+    assert all("_" not in name for name in header)
+    rows = _records(sheet)
+    findings = _month_findings(reconciled_month.duckdb_path)
+    assert len(rows) == len(findings) == 4
+    shown = [(row["Customer"], row["Product"], row["Status"], row["Dollar impact"]) for row in rows]
+    assert shown == [
+        ("@At Health", "EHR", "Billing mismatch", 160.0),
+        ("Acme Health, Inc.", "RCM", "Billing mismatch", 120.0),
+        ("+Plus Clinic", "EHR", "Unbilled usage", -80.0),
+        ("ghost clinic", "All products", "Missing from CRM", None),
+    ]
+    # the same words as the marts, for the same finding (one vocabulary)
+    assert {(name, label) for name, _, _, label, _ in findings} == {
+        (customer, status) for customer, _, status, _ in shown
+    }
+    assert rows[0]["Action"] == "Correct the invoice before it is sent"
+    assert rows[0]["Invoice status"] == "open" and rows[0]["Invoices"] == "INV5"
+    assert rows[0]["New this month"] == "Yes"
+    assert rows[0]["Reason"].startswith("Billed 3 providers of EHR but 1 are billable")
 
 
 def test_workbook_sheets_hold_the_months_tables(reconciled_month):
@@ -93,50 +165,157 @@ def test_workbook_sheets_hold_the_months_tables(reconciled_month):
             "select count(*) from recon.fct_data_quality_issues where billing_month = ?",
             [export.month_start(MONTH_ONE)],
         ).fetchall()[0][0]
-    assert workbook["Provider findings"].max_row - 1 == provider_rows
+    providers = _records(workbook["Provider findings"])
+    assert len(providers) == provider_rows  # none in this dataset's month
+    provider_labels = {
+        spec.label for spec in vocabulary.finding_types().values() if spec.level == "provider"
+    }
+    assert {row["Status"] for row in providers} <= provider_labels
 
-    quality = list(workbook["Data quality"].iter_rows(values_only=True))
-    header, rows = quality[0], quality[1:]
-    detected = [row[header.index("detected_by")] for row in rows]
-    assert detected.count("dbt") == issue_rows
-    (warning,) = [row for row in rows if row[0] == "raw file check"]
-    assert warning[header.index("issue")] == "LOW_DATE_PARSE_RATE"
-    assert warning[header.index("column_name")] == "event_at"
-    assert warning[header.index("source")] == "ops_intake_log"
+    quality = _records(workbook["Data quality"])
+    assert [row["Detected by"] for row in quality].count("dbt") == issue_rows
+    (warning,) = [row for row in quality if row["Detected by"] == "raw file check"]
+    assert warning["Issue"] == "Low date parse rate"
+    assert warning["Column"] == "event_at"
+    assert warning["Source"] == "ops_intake_log"
 
-    summary = dict(workbook["Summary"].iter_rows(min_row=2, values_only=True))
-    assert summary["billing_month"] == MONTH_ONE
-    assert summary["overbilled_amount"] == pytest.approx(280.0)
-    assert summary["raw_file_warnings"] == 1
+    summary = _summary(workbook)
+    assert summary["Billing month"] == MONTH_ONE
+    assert summary["Overbilled"] == pytest.approx(280.0)
+    assert summary["Raw-file warnings"] == 1
+    assert summary["Billing match rate"] == pytest.approx(0.5)  # A2, A5, Ghost of six
 
-    trend = list(workbook["Trend"].iter_rows(values_only=True))
-    assert "billing_match_rate" in trend[0] and len(trend) == 2  # header and the one month run
+    trend = _records(workbook["Trend"], export.TREND_HEADER_ROW)
+    assert len(trend) == 1 and trend[0]["Billing match rate"] == pytest.approx(0.5)
+
+
+FLAGS = ("New this month", "Material", "New finding", "Billed equals billable", "Reopened")
+
+
+def test_workbook_formats_headers_and_print_setup(reconciled_month):
+    """Percentages as percentages, dollars, months and yes/no the same way on every sheet;
+    human headers; landscape, fitted to the page width, the header row repeated, the ids
+    right of the print area."""
+    workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
+    money, percent, month = "$#,##0.00;-$#,##0.00", "0.0%", "yyyy-mm"
+    formats = {
+        row[0].value: row[1].number_format
+        for row in workbook["Summary"].iter_rows(min_row=export.SUMMARY_HEADER_ROW + 2)
+    }
+    assert formats["Billing match rate"] == percent
+    assert formats["Overbilled"] == formats["True-up at list price"] == money
+    assert formats["Findings"] == "#,##0"
+
+    findings = _formats(workbook["Findings"])
+    assert findings["Dollar impact"] == {money}
+    assert findings["First seen"] == {month}
+    report = _formats(workbook["All customer-products"])
+    assert report["Dollar impact"] == {money} and report["Unit price"] == {"$#,##0.00##"}
+    entitlements = _formats(workbook["Entitlements"])
+    assert entitlements["Utilisation"] == {percent}
+    assert entitlements["True-up at list price"] == {money}
+    trend = _formats(workbook["Trend"], export.TREND_HEADER_ROW)
+    assert trend["Billing match rate"] == {percent} and trend["Billing month"] == {month}
+    assert trend["Overbilled"] == {money}
+
+    for sheet_name in ("Findings", "All customer-products", "Entitlements"):
+        rows = _records(workbook[sheet_name])
+        flags = [name for name in rows[0] if name in FLAGS]
+        assert flags, sheet_name
+        for name in flags:
+            assert {row[name] for row in rows} - {None} <= {"Yes", "No"}, (sheet_name, name)
+
+    header_rows = {"Summary": export.SUMMARY_HEADER_ROW, "Trend": export.TREND_HEADER_ROW}
+    for sheet in workbook:
+        header = [cell.value for cell in sheet[header_rows.get(sheet.title, 0) + 1]]
+        assert header and all("_" not in str(name) for name in header if name), sheet.title
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert sheet.page_setup.fitToWidth in (1, None), sheet.title  # None: openpyxl's 1
+        assert sheet.print_title_rows and sheet.print_area, sheet.title
+    # the ids stay at the far right, out of the print area
+    findings_sheet = workbook["Findings"]
+    area = findings_sheet.print_area
+    last_printed = (area if isinstance(area, str) else area[0]).split(":")[-1].strip("$0123456789")
+    header = [cell.value for cell in findings_sheet[1]]
+    assert header.index("Finding ID") >= column_index_from_string(last_printed)
+    assert header.index("New this month") == column_index_from_string(last_printed) - 1
+
+
+def test_one_vocabulary_in_the_workbook_csv_and_marts(reconciled_month):
+    """The same words for the same finding in the marts, the CSV and the workbook; a
+    customer-level finding never becomes the label of one of its products."""
+    report_csv = Path(reconciled_month.result["report_csv"])
+    with report_csv.open(encoding="utf-8-sig", newline="") as handle:
+        csv_rows = {
+            (row["customer_key"], row["product_code"]): row for row in csv.DictReader(handle)
+        }
+    ghost = next(row for key, row in csv_rows.items() if key[0].startswith("UNMATCHED:"))
+    # Ghost Clinic's RCM: billed 1, billable 1: a match; the customer is missing from the CRM
+    assert (ghost["status_label"], ghost["account_finding_types"]) == ("Match", "MISSING_FROM_CRM")
+    assert ghost["recommended_action"] == ""
+    workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
+    report = {
+        (row["Customer key"], row["Product"]): row
+        for row in _records(workbook["All customer-products"])
+    }
+    assert set(report) == set(csv_rows)
+    for key, row in csv_rows.items():
+        assert report[key]["Status"] == row["status_label"], key
+        assert report[key]["Customer-level findings"] == vocabulary.finding_labels(
+            row["account_finding_types"]
+        )
+    assert report[(ghost["customer_key"], "RCM")]["Customer-level findings"] == "Missing from CRM"
+    findings = _records(workbook["Findings"])
+    for row in findings:
+        if row["Product"] != vocabulary.ACCOUNT_LEVEL_PRODUCT:
+            assert csv_rows[(row["Customer key"], row["Product"])]["status_label"] == row["Status"]
+
+
+def test_vocabulary_is_the_marts_labels(reconciled_month):
+    """recon/vocabulary.py reads the one definition the SQL uses: every label in the marts is
+    the vocabulary's label of its type."""
+    with duckdb.connect(str(reconciled_month.duckdb_path), read_only=True) as connection:
+        billing = connection.execute(
+            "select distinct discrepancy_type, status_label from recon.fct_billing_discrepancies"
+        ).fetchall()
+        entitlements = connection.execute(
+            "select distinct finding_type, status_label from recon.rpt_entitlement_usage"
+        ).fetchall()
+        report = connection.execute(
+            "select distinct discrepancy_type, status_label from recon.rpt_finance_report"
+        ).fetchall()
+    assert len(billing) == 3 and len(entitlements) == 4 and len(report) == 3
+    for code, label in billing + report:
+        assert vocabulary.finding_label(code) == label
+    for code, label in entitlements:
+        assert vocabulary.finding_label(code, "entitlement") == label
 
 
 def test_entitlements_sheet_and_summary_section(reconciled_month):
     """The small dataset's entitlements (conftest.py): A1 above (1 seat, 2 billable), A2 below
     (3 seats, 1 billable), A5 within, A4 and A6 (expired in August) without entitlement."""
     workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
-    header, *rows = list(workbook["Entitlements"].iter_rows(values_only=True))
-    usage = {(row[header.index("customer_key")], row[header.index("product_code")]): row
-             for row in rows}  # fmt: skip
-    assert {key: row[header.index("finding_type")] for key, row in usage.items()} == {
-        ("A1", "RCM"): "USAGE_ABOVE_ENTITLEMENT",
-        ("A2", "RCM"): "USAGE_BELOW_ENTITLEMENT",
-        ("A4", "EHR"): "NO_ENTITLEMENT",
-        ("A5", "RCM"): None,
-        ("A6", "EHR"): "NO_ENTITLEMENT",
+    usage = {
+        (row["Customer key"], row["Product"]): row for row in _records(workbook["Entitlements"])
+    }
+    assert {key: row["Status"] for key, row in usage.items()} == {
+        ("A1", "RCM"): "True-up or upsell",
+        ("A2", "RCM"): "Unused seats: churn risk",
+        ("A4", "EHR"): "No entitlement",
+        ("A5", "RCM"): "Within entitlement",
+        ("A6", "EHR"): "No entitlement",
     }
     above = usage[("A1", "RCM")]
-    assert above[header.index("customer_name")] == "Acme Health, Inc."
-    assert above[header.index("true_up_amount")] == pytest.approx(120.0)
-    assert usage[("A2", "RCM")][header.index("utilisation")] == pytest.approx(0.3333)
+    assert above["Customer"] == "Acme Health, Inc."
+    assert above["True-up at list price"] == pytest.approx(120.0)
+    assert usage[("A2", "RCM")]["Utilisation"] == pytest.approx(0.3333)
 
-    summary = dict(workbook["Summary"].iter_rows(min_row=2, values_only=True))
-    assert summary["seats_above_entitlement"] == 1
-    assert summary["seats_below_entitlement"] == 2
-    assert summary["seats_without_entitlement"] == 2
-    assert summary["true_up_amount"] == pytest.approx(120.0)
+    summary = _summary(workbook)
+    assert summary["Seats above entitlement"] == 1
+    assert summary["Seats below entitlement"] == 2
+    assert summary["Seats without entitlement"] == 2
+    assert summary["True-up at list price"] == pytest.approx(120.0)
 
 
 def test_findings_carry_invoices_status_and_action(reconciled_month):
@@ -152,8 +331,8 @@ def test_findings_carry_invoices_status_and_action(reconciled_month):
     assert [rows["A4"][name] for name in picked] == ["INV3", "closed", "Invoice the usage"]
     assert rows["A2"]["recommended_action"] == ""  # a match: nothing to do
     workbook = openpyxl.load_workbook(reconciled_month.result["report_xlsx"])
-    header = [cell.value for cell in workbook["Account findings"][1]]
-    assert set(picked) <= set(header)
+    header = [cell.value for cell in workbook["All customer-products"][1]]
+    assert {"Invoices", "Invoice status", "Action"} <= set(header[:8])
 
 
 def _settings(root: Path) -> Settings:

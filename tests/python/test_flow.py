@@ -171,8 +171,19 @@ def test_the_build_is_one_task_and_artifacts_are_published(reconciled_month):
     summary = next(a for a in artifacts if a.key == "reconciliation-summary")
     assert f"# Provider reconciliation {MONTH_ONE}" in summary.data
     assert "280.00" in summary.data
-    assert "| seats above / below entitlement | 1 / 2 |" in summary.data
-    assert "| true-up at list price | 120.00 |" in summary.data
+    assert "| Seats above entitlement | 1 |" in summary.data
+    assert "| Seats below entitlement | 2 |" in summary.data
+    assert "| True-up at list price | $120.00 |" in summary.data
+    assert "| Billing match rate | 50.0% |" in summary.data  # A2, A5 and Ghost Clinic of six
+    # the largest findings in the words and headers of the workbook's Findings sheet
+    largest = next(a for a in artifacts if a.key == "reconciliation-largest-findings")
+    rows = json.loads(largest.data) if isinstance(largest.data, str) else largest.data
+    assert (rows[0]["Customer"], rows[0]["Product"], rows[0]["Status"]) == (
+        "@At Health", "EHR", "Billing mismatch",
+    )  # fmt: skip
+    assert rows[0]["Dollar impact"] == pytest.approx(160.0)
+    ghost = next(row for row in rows if row["Status"] == "Missing from CRM")
+    assert (ghost["Product"], ghost["Dollar impact"]) == ("All products", None)
 
 
 # --------------------------------------------------------------------------- bad runs

@@ -48,10 +48,13 @@ def test_message_counts_new_findings_and_their_dollar_impact():
     ]
     message = build_message("2026-10", new_findings, {"billing_match_rate": 0.5}, "/r.xlsx")
     assert message.title == "Provider reconciliation 2026-10: 3 new findings"
-    assert "(2 on billed quantities, 1 on accounts)" in message.body
-    # an account finding's amount is its products' total: not counted twice
+    assert "(2 on a product, 1 on the customer as a whole)" in message.body
+    # an account finding's amount is its products' total: not counted twice, not shown
     assert "+$120.00 overbilled, -$80.00 underbilled" in message.body
-    assert "- Plus / account: GO_LIVE_MISMATCH -$80.00" in message.body
+    # the words of the workbook and the dashboard (recon/vocabulary.py)
+    assert "- Acme / RCM: Billing mismatch +$120.00\n" in message.body
+    assert "- Plus / EHR: Unbilled usage -$80.00\n" in message.body
+    assert "- Plus / All products: Go-live mismatch\n" in message.body
     assert message.body.endswith("Report: /r.xlsx")
 
 
@@ -73,8 +76,8 @@ def test_the_flows_notification_reaches_the_endpoint(reconciled_month):
     assert posted["title"] == f"Provider reconciliation {MONTH_ONE}: 4 new findings"
     body = posted["message"]
     assert "+$280.00 overbilled, -$80.00 underbilled" in body  # A1 +120, A6 +160; A4 -80
-    assert "@At Health / EHR: OVERBILLED +$160.00" in body
-    assert "Ghost Clinic" not in body or "MISSING_FROM_CRM" in body
+    assert "@At Health / EHR: Billing mismatch +$160.00" in body
+    assert "- ghost clinic / all products: missing from crm\n" in body.lower()
     assert reconciled_month.result["report_xlsx"] in body
 
 

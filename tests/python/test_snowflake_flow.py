@@ -55,8 +55,9 @@ from snowflake_runs import (
     sorted_rows,
 )
 
+from recon import vocabulary
 from recon.config import PROJECT_DIR, Settings
-from recon.export import CSV_ENCODING, SHEETS
+from recon.export import CSV_ENCODING, SHEETS, SUMMARY_HEADER_ROW, TREND_HEADER_ROW
 from recon.load import FAMILIES
 
 DBT_TIMEOUT_SECONDS = 600  # a query fakesnow cannot run can make the connector retry forever
@@ -120,6 +121,9 @@ def _sheet(workbook: Any, name: str) -> list[list[tuple[Any, str]]]:
     ]
 
 
+HEADER_ROWS = {"Summary": SUMMARY_HEADER_ROW, "Trend": TREND_HEADER_ROW}
+
+
 def _workbook_cells(path: Path, map_epoch: bool) -> dict[str, list[list[tuple[Any, str]]]]:
     import openpyxl
 
@@ -128,13 +132,15 @@ def _workbook_cells(path: Path, map_epoch: bool) -> dict[str, list[list[tuple[An
     for name in workbook.sheetnames:
         rows = _sheet(workbook, name)
         if name == "Summary":  # the time of the export
-            rows = [row for row in rows if row[0][0] != "generated_at_utc"]
-        if map_epoch and rows:
-            header = [value for value, _ in rows[0]]
-            positions = {i for i, column in enumerate(header) if column in NULL_TIMESTAMP_COLUMNS}
+            rows = [row for row in rows if row[0][0] != vocabulary.header("generated_at_utc")]
+        header_row = HEADER_ROWS.get(name, 0)
+        if map_epoch and len(rows) > header_row:
+            names = [value for value, _ in rows[header_row]]
+            headers = {vocabulary.header(column) for column in NULL_TIMESTAMP_COLUMNS}
+            positions = {i for i, column in enumerate(names) if column in headers}
             rows = [
                 [
-                    (None, "General") if index in positions and cell[0] in EPOCH else cell
+                    (None, cell[1]) if index in positions and cell[0] in EPOCH else cell
                     for index, cell in enumerate(row)
                 ]
                 for row in rows
@@ -155,7 +161,7 @@ def test_the_workbook_is_the_same_on_both_engines(month: str, snowflake_flow_run
             zip(on_duckdb[sheet], on_emulator[sheet], strict=True)
         ):
             assert actual == expected, f"{name}, sheet {sheet}, row {row_number + 1}"
-    trend_months = {row[0][0] for row in on_duckdb["Trend"][1:]}
+    trend_months = {row[0][0] for row in on_duckdb["Trend"][TREND_HEADER_ROW + 1 :]}
     assert len(trend_months) == MONTHS.index(month) + 1
 
 

@@ -30,12 +30,7 @@ usage_described as (
         crm_accounts.account_name as customer_name,
         entitlement_findings.product_code,
         entitlement_findings.finding_type,
-        case entitlement_findings.finding_type
-            when 'USAGE_ABOVE_ENTITLEMENT' then 'True-up or upsell'
-            when 'USAGE_BELOW_ENTITLEMENT' then 'Unused seats: churn risk'
-            when 'NO_ENTITLEMENT' then 'No entitlement'
-            else 'Within entitlement'
-        end as status_label,
+        {{ finding_label('entitlement_findings.finding_type', 'entitlement') }} as status_label,
         entitlement_findings.entitled_seats,
         entitlement_findings.billable_providers,
         entitlement_findings.billed_quantity,

@@ -34,17 +34,7 @@ account_findings as (
     select
         customer_key,
         {{ dbt.listagg('discrepancy_type', "', '", "order by discrepancy_type") }} as account_finding_types,
-        max(case when discrepancy_type = 'MISSING_FROM_CRM' then 1 else 0 end) = 1 as is_missing_from_crm,
-        max(case when discrepancy_type = 'ACCOUNT_NOT_ACTIVE_IN_CRM' then 1 else 0 end) = 1
-            as is_account_not_active,
-        max(case when discrepancy_type = 'GO_LIVE_MISMATCH' then 1 else 0 end) = 1 as is_go_live_mismatch,
-        max(case when is_new then 1 else 0 end) = 1 as has_new_account_finding,
-        max(case when discrepancy_type = 'MISSING_FROM_CRM' then recommended_action end)
-            as missing_from_crm_action,
-        max(case when discrepancy_type = 'ACCOUNT_NOT_ACTIVE_IN_CRM' then recommended_action end)
-            as account_not_active_in_crm_action,
-        max(case when discrepancy_type = 'GO_LIVE_MISMATCH' then recommended_action end)
-            as go_live_mismatch_action
+        max(case when is_new then 1 else 0 end) = 1 as has_new_account_finding
     from billing_discrepancies
     where product_code is null
     group by customer_key
@@ -60,23 +50,13 @@ report_rows as (
         discrepancy_resolutions.finding_key,
         product_findings.discrepancy_type,
         account_findings.account_finding_types,
-        case
-            when account_findings.is_missing_from_crm then 'Missing from CRM'
-            when product_findings.discrepancy_type is not null then product_findings.status_label
-            when account_findings.is_account_not_active then 'Account not active in CRM'
-            when account_findings.is_go_live_mismatch then 'Go-live mismatch'
-            else 'Match'
-        end as status_label,
+        -- the label of this customer-product's own finding, the same words as the finding
+        -- everywhere; the customer's account-level findings are in account_finding_types
+        {{ status_label('product_findings.discrepancy_type') }} as status_label,
         coalesce(product_findings.reason, 'Billed quantity equals billable providers.') as reason,
         invoices_of_products.invoice_ids,
         invoices_of_products.invoice_status,
-        case
-            when account_findings.is_missing_from_crm then account_findings.missing_from_crm_action
-            when product_findings.discrepancy_type is not null then product_findings.recommended_action
-            when account_findings.is_account_not_active
-                then account_findings.account_not_active_in_crm_action
-            when account_findings.is_go_live_mismatch then account_findings.go_live_mismatch_action
-        end as recommended_action,
+        product_findings.recommended_action,
         discrepancy_resolutions.resolution_status,
         discrepancy_resolutions.decision,
         discrepancy_resolutions.decided_by,
