@@ -1,7 +1,10 @@
-{#- Data tests of tables that keep every month (incremental by month) check the month the
-    run wrote: `where: "billing_month = __billing_month__"` in a test's config is the
-    reconciled month (macros/dates.sql; `__billing_month_end__` its last day); earlier months were tested when they were written,
-    so a month's tests cost its own rows, not all of history. Otherwise dbt's own. -#}
+{#- A data test's `where` config may name `__billing_month__`, the first day of the month
+    being built, and `__billing_month_end__`, its last (macros/dates.sql): dbt's documented
+    way to give `where` a value known only at run time (overriding the global
+    get_where_subquery). Used by the tests of tables that keep every month, so that a
+    month's tests read its own rows rather than all of history (earlier months were tested
+    when they were written), and by the tests of rules that changed over time, so that a
+    month built earlier keeps its rows as that run wrote them. Otherwise dbt's own. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
