@@ -41,9 +41,8 @@ UTC).
 from __future__ import annotations
 
 import os
-import re
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,7 @@ from recon.dbt import build_with_prefect, generate_docs, target_dir
 from recon.export import ReportExport, export_report
 from recon.load import secrets_from_blocks
 from recon.locking import check_database_free, run_lock
+from recon.months import resolve_billing_month
 from recon.notify import build_message, masked, notification_urls, retry_options
 from recon.notify import send_notification as notify_endpoint
 from recon.publish import Publication, publish_month
@@ -67,21 +67,6 @@ from recon.validate import ValidationResult, validate_raw_files
 FLOW_NAME = "monthly-reconciliation"
 DEPLOYMENT_NAME = "monthly-reconciliation"
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
-_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-
-
-def previous_month(today: date) -> str:
-    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-
-
-def resolve_billing_month(billing_month: str | None, today: date | None = None) -> str:
-    """'YYYY-MM' as given, or the calendar month before today (UTC) when None or empty."""
-    if not billing_month or not billing_month.strip():
-        return previous_month(today or datetime.now(UTC).date())
-    value = billing_month.strip()
-    if not _MONTH.fullmatch(value):
-        raise ValueError(f"billing_month must be 'YYYY-MM', got {billing_month!r}")
-    return value
 
 
 def scheduled_day() -> date:

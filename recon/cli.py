@@ -47,9 +47,9 @@ def _report_build_failure(failures: list[str]) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from flows.monthly_reconciliation import resolve_billing_month
     from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
     from recon.locking import check_database_free, run_lock
+    from recon.months import resolve_billing_month
     from recon.publish import publish_month
 
     settings = Settings.from_env()

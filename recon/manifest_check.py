@@ -10,8 +10,9 @@ Fails (exit 1, one line per problem) when a model of this project
 - declares a column without a description;
 - (with a catalog) under marts/, has a column in the database that its properties file does
   not describe;
-- has no primary-key test: `unique` and `not_null` on one column (an enforced contract's
-  not_null constraint counts as the `not_null`), or `unique_combination_of_columns`;
+- has no primary-key test: `unique` and `not_null` on one column (the column in a
+  `columns_not_null` test, or an enforced contract's not_null constraint, counts as the
+  `not_null`), or `unique_combination_of_columns`;
 - under marts/, selects from a source directly (only staging reads sources);
 - breaks its folder's naming convention (NAMING below).
 """
@@ -72,6 +73,9 @@ def _primary_key_tests(manifest: dict[str, Any]) -> dict[str, set[str]]:
             unique_columns[model].add(column)
         elif name == "not_null" and column:
             not_null_columns[model].add(column)
+        elif name == "columns_not_null":
+            columns = node["test_metadata"].get("kwargs", {}).get("columns") or []
+            not_null_columns[model].update(str(name).lower() for name in columns)
     for unique_id, node in _models(manifest).items():
         if node.get("config", {}).get("contract", {}).get("enforced"):
             for name, column in node.get("columns", {}).items():

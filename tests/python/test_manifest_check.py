@@ -78,6 +78,17 @@ def test_a_model_without_primary_key_test_fails():
     assert problems(combined) == []
 
 
+def test_a_columns_not_null_test_counts_as_the_not_null_test():
+    model_id, node = _model("stg_crm__things", "staging/crm")
+    grouped = _test("columns_not_null", model_id)
+    grouped[1]["test_metadata"]["kwargs"] = {"columns": ["thing_id", "other"]}
+    unique = _test("unique", model_id, "thing_id")
+    assert problems({"nodes": dict([(model_id, node), unique, grouped])}) == []
+    grouped[1]["test_metadata"]["kwargs"] = {"columns": ["other"]}
+    found = problems({"nodes": dict([(model_id, node), unique, grouped])})
+    assert any("no primary-key test" in line for line in found)
+
+
 def test_an_enforced_not_null_constraint_counts_as_the_not_null_test():
     columns = {
         "thing_id": {
