@@ -132,8 +132,10 @@ final as (
             partition by record_id
             order by source_file_name desc, source_row_number desc
         ) > 1 as is_duplicate,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }})
-            as flagged_at
+        cast(
+            '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
+            as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}
+        ) as flagged_at
     from lines
 )
 
