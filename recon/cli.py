@@ -19,7 +19,7 @@ def _progress(message: str) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from recon.generate import generate
+    from recon_testkit.generate import generate
 
     out = Path(args.out)
     summary = generate(
