@@ -4,4 +4,6 @@
   `recon demo`, the tests, the bench).
 - `recon_testkit.reference`: an independent implementation of the contract's rules in
   Python, which the generator's answer key comes from; the tests compare the dbt marts with it.
+- `recon_testkit.evaluate`: dbt-labs' dbt-project-evaluator on a scratch copy of the project
+  (`make evaluate`).
 """
