@@ -11,7 +11,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install browser office demo test lint format pytest screenshot lock clean
+.PHONY: install browser office demo test lint format pytest screenshot lock clean evaluate
 
 # uv installs the pinned set in under a minute where pip took three or four (a fresh
 # machine, or CI's clean clone); the lock is the same file either way.
@@ -44,6 +44,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	mkdir -p target
 	RECON_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff fix models tests snapshots --processes 2
+
+# dbt-labs' dbt-project-evaluator on a scratch copy of the project (recon_testkit/evaluate.py);
+# never part of make test: it needs local copies of the two packages, named by
+# RECON_EVALUATOR_DIR and RECON_DBT_UTILS_DIR (folders or bare git mirrors), and data/raw.
+evaluate: install
+	$(BIN)/python -m recon_testkit.evaluate
 
 # The dashboard's browser test drives Debian's Chromium (never a downloaded browser).
 browser:

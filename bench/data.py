@@ -44,7 +44,7 @@ class BenchData:
 
 
 def _parameters(scale: Scale) -> dict:
-    from recon.generate import VERSION
+    from recon_testkit.generate import VERSION
 
     return {**asdict(scale), "generator_version": VERSION}
 
@@ -60,7 +60,7 @@ def ensure_data(data_dir: Path, scale: Scale, progress: Callable[[str], None]) -
         if recorded.get("parameters") == parameters:
             progress(f"reusing the data in {data_dir} ({recorded['events']:,} intake events)")
             return BenchData(raw_dir, seeds_dir, tuple(recorded["months"]), recorded["rows"])
-    from recon.generate import generate
+    from recon_testkit.generate import generate
 
     progress(f"generating {scale.accounts:,} accounts x {scale.months} months into {data_dir}")
     marker.unlink(missing_ok=True)

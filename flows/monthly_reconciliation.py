@@ -53,6 +53,7 @@ from prefect.runtime import flow_run
 
 from recon import vocabulary
 from recon.config import Settings
+from recon.console import STEP
 from recon.dbt import build_with_prefect, generate_docs, target_dir
 from recon.export import ReportExport, export_report
 from recon.load import secrets_from_blocks
@@ -197,7 +198,7 @@ def notify(report: ReportExport) -> dict[str, int]:
     logger = get_run_logger()
     urls = notification_urls()
     if not urls:
-        logger.info("RECON_NOTIFY_URLS is not set: no notification")
+        logger.info("   RECON_NOTIFY_URLS is not set: no notification", extra=STEP)
         return {"sent": 0, "failed": 0}
     message = build_message(
         report.billing_month, report.new_findings, report.summary, str(report.xlsx_path)
@@ -212,6 +213,7 @@ def notify(report: ReportExport) -> dict[str, int]:
         if not state.is_completed():
             failed += 1
             logger.warning("notification to %s failed: %s", masked(url), state.message)
+    logger.info("   %s of %s notifications sent", len(urls) - failed, len(urls), extra=STEP)
     return {"sent": len(urls) - failed, "failed": failed}
 
 
@@ -251,18 +253,28 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
     with run_lock(settings, f"monthly run of {month}"), secrets_from_blocks() as from_blocks:
         if from_blocks:
             logger.info("   %s read from Prefect Secret blocks", ", ".join(from_blocks))
-        logger.info("1/4 checking the raw files in %s", settings.raw_dir)
+        logger.info("1/5 checking the raw files in %s", settings.raw_dir, extra=STEP)
         validation = validate_raw_files(month)
-        logger.info("   %s files, %s rows", len(validation.files), sum(validation.rows.values()))
+        logger.info(
+            "   %s files, %s rows",
+            len(validation.files),
+            sum(validation.rows.values()),
+            extra=STEP,
+        )
         if on_snowflake:
             loaded = load_raw(month)
             logger.info(
-                "   loaded into the RAW tables (%s): %s", settings.target, "; ".join(loaded)
+                "   loaded into the RAW tables (%s): %s",
+                settings.target,
+                "; ".join(loaded),
+                extra=STEP,
             )
         else:
             logger.info("   load-raw-files skipped: on DuckDB dbt ingests the files itself")
 
-        logger.info("2/4 dbt build of %s on %s (models and data tests)", month, settings.target)
+        logger.info(
+            "2/5 dbt build of %s on %s (models and data tests)", month, settings.target, extra=STEP
+        )
         # Write and audit in the private place; publish only when every node passed: a
         # failed build leaves what readers see, every earlier month and report, as it was.
         if settings.target == "duckdb":
@@ -276,16 +288,18 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
             nodes,
             build.node_seconds,
             build.elapsed_seconds,
+            extra=STEP,
         )
+        logger.info("3/5 publishing %s to readers", month, extra=STEP)
         publication = publish(month)
-        logger.info("   %s", publication.describe())
+        logger.info("   %s", publication.describe(), extra=STEP)
 
-        logger.info("3/4 exporting the report to %s", settings.report_dir / month)
+        logger.info("4/5 exporting the report to %s", settings.report_dir / month, extra=STEP)
         report = export_report(month, validation.warning_rows())
         dbt_docs = write_dbt_docs(month)
         publish_artifacts(report, validation, build)
 
-    logger.info("4/4 notifying")
+    logger.info("5/5 notifying", extra=STEP)
     notifications = notify(report)
 
     summary = report.summary

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from recon import console
 from recon.config import PROJECT_DIR, Settings
 from recon.marts import MartReader
 
@@ -19,7 +20,7 @@ def _progress(message: str) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from recon.generate import generate
+    from recon_testkit.generate import generate
 
     out = Path(args.out)
     summary = generate(
@@ -46,46 +47,49 @@ def _report_build_failure(failures: list[str]) -> None:
         print(f"  {failure}", file=sys.stderr)
 
 
-def cmd_build(args: argparse.Namespace) -> int:
+def _set_verbosity(args: argparse.Namespace) -> None:
+    """--verbose: dbt's and Prefect's detail on the console too (recon/console.py)."""
+    if getattr(args, "verbose", False):
+        os.environ["RECON_VERBOSE"] = "1"
+
+
+def _build_month(settings: Settings, month: str) -> bool:
+    """One month built, tested and published, as `recon build` does; False if dbt failed."""
     from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
-    from recon.locking import check_database_free, run_lock
-    from recon.months import resolve_billing_month
     from recon.publish import publish_month
 
+    started = time.perf_counter()
+    result = run_dbt(
+        "build", settings, month, *PRODUCTION_BUILD_ARGS, progress=f"dbt build of {month}"
+    )
+    build_step_seconds = time.perf_counter() - started  # recon bench reads it
+    if not result.success:
+        _report_build_failure(result.failures)
+        return False
+    publication = publish_month(settings, month, target_dir(settings) / "manifest.json")
+    print(
+        f"   {month}: {len(result.nodes)} dbt nodes built and tested "
+        f"(build step: {build_step_seconds:,.1f} s); {publication.describe()}"
+    )
+    return True
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from recon.locking import check_database_free, run_lock
+    from recon.months import resolve_billing_month
+
+    _set_verbosity(args)
     settings = Settings.from_env()
     month = resolve_billing_month(args.month)
     print(f"reconciling {month}: dbt build on {settings.target}, raw files {settings.raw_dir}")
-    with run_lock(settings, f"recon build of {month}"):
+    with console.run_log(f"build --month {month}"), run_lock(settings, f"recon build of {month}"):
         if settings.target == "duckdb":
             check_database_free(settings.duckdb_path)
-        started = time.perf_counter()
-        result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
-        build_step_seconds = time.perf_counter() - started
-        if not result.success:
-            _report_build_failure(result.failures)
-            return 1
-        publication = publish_month(settings, month, target_dir(settings) / "manifest.json")
-    print(f"build step: {build_step_seconds:.1f} s")
-    print(publication.describe())
-    print(f"readers see it in {MartReader.published(settings).describe()}")
-    return 0
-
-
-def _quiet_node_task_lines() -> None:
-    """Console only: drop the per-node "Finished in state Completed()" lines of the dbt node
-    tasks (dbt's own "N of M OK" lines say the same); the Prefect API still gets them."""
-    import logging
-
-    class NodeTaskNoise(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return not (
-                record.name == "prefect.task_runs"
-                and record.levelno < logging.WARNING
-                and record.getMessage().startswith("Finished in state Completed")
-            )
-
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(NodeTaskNoise())
+        built = _build_month(settings, month)
+    if built:
+        print(f"readers see it in {MartReader.published(settings).describe()}")
+    print(console.describe_logs())
+    return 0 if built else 1
 
 
 def _summary_line(month: str, result: dict) -> str:
@@ -110,6 +114,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Prefect waits 20 s for its temporary local API by default: on a busy 2-core machine
     # starting it took longer, and the run failed before it began.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    _set_verbosity(args)
+    # The run log before the flow is imported: Prefect then keeps its handlers (recon/console.py).
+    with console.run_log(f"run --month {args.month or ''}"):
+        return _run_flow(args)
+
+
+def _run_flow(args: argparse.Namespace) -> int:
     from flows.monthly_reconciliation import monthly_reconciliation, resolve_billing_month
     from recon.dbt import DbtBuildFailed
     from recon.validate import RawFilesInvalid
@@ -117,32 +128,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     month = resolve_billing_month(args.month)
     print(f"reconciling {month}: raw files {settings.raw_dir}, target {settings.target}")
-    load = "load the RAW tables, " if settings.target.startswith("snowflake") else ""
-    print(
-        f"steps: check the raw files, {load}dbt build (models and tests), publish, export, notify"
-    )
-    _quiet_node_task_lines()
     _quiet_known_failures()
     try:
         result = monthly_reconciliation(billing_month=month)
     except RawFilesInvalid as error:
         print(f"stopped: {error}", file=sys.stderr)
+        print(console.describe_logs())
         return 2
     except DbtBuildFailed as error:
         print(f"stopped before the export, the database as it was: {error}", file=sys.stderr)
+        print(console.describe_logs())
         return 1
     print(_summary_line(month, result))
     print(
         f"dbt build on {result['target']}: {result['build_nodes']} nodes, "
         f"{result['build_seconds']:,.1f} s in nodes ({result['build_elapsed_seconds']:,.1f} s "
-        f"wall-clock); published {result['published_partitions']} partitions"
+        f"wall-clock; build step: {result['build_step_seconds']:,.1f} s); "
+        f"published {result['published_partitions']} partitions"
     )
-    print(f"build step: {result['build_step_seconds']:.1f} s")
     print(f"report: {result['report_csv']}")
     print(f"        {result['report_xlsx']}")
     if result["data_docs"]:
         print(f"raw-file checks: {result['data_docs']}")
     print(f"dbt docs: {result['dbt_docs']}")
+    print(console.describe_logs())
     return 0
 
 
@@ -165,6 +174,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    _set_verbosity(args)
+    with console.run_log(f"demo --month {args.month}"):
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     print(f"1/3 generating demo data into {settings.raw_dir}")
     generate_args = argparse.Namespace(
@@ -179,22 +194,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cmd_generate(generate_args)
     history = _months_before(args.month, count=generate_args.months - 1)
     print(f"2/3 building the history months {', '.join(history)} (for trends and new findings)")
-    from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt, target_dir
     from recon.locking import check_database_free, run_lock
-    from recon.publish import publish_month
 
     with run_lock(settings, "recon demo history"):
         check_database_free(settings.duckdb_path)
         for month in history:
-            result = run_dbt("build", settings, month, *PRODUCTION_BUILD_ARGS)
-            if not result.success:
-                failures = result.failures
-                print(f"dbt build failed for {month}:", *failures, sep="\n  ", file=sys.stderr)
+            if not _build_month(settings, month):
+                print(console.describe_logs())
                 return 1
-            publish_month(settings, month, target_dir(settings) / "manifest.json")
-            print(f"  {month} built and published")
     print(f"3/3 reconciling {args.month}: the monthly job")
-    return cmd_run(argparse.Namespace(month=args.month))
+    return cmd_run(argparse.Namespace(month=args.month, verbose=args.verbose))
 
 
 def _months_before(month: str, count: int) -> list[str]:
@@ -345,12 +354,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.set_defaults(handler=cmd_generate)
 
-    build = commands.add_parser("build", help="dbt build (models and tests) for one month")
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "--verbose",
+        action="store_true",
+        help="dbt's per-node and Prefect's per-task lines on the console too (they are always "
+        "in the log file named at the end)",
+    )
+
+    build = commands.add_parser(
+        "build", help="dbt build (models and tests) for one month", parents=[verbose]
+    )
     build.add_argument("--month", default=None, help="YYYY-MM; default: the previous month")
     build.set_defaults(handler=cmd_build)
 
     run = commands.add_parser(
-        "run", help="the monthly job as the schedule runs it: check, build and test, export, notify"
+        "run",
+        help="the monthly job as the schedule runs it: check, build and test, export, notify",
+        parents=[verbose],
     )
     run.add_argument("--month", default=None, help="YYYY-MM; default: the previous month")
     run.set_defaults(handler=cmd_run)
@@ -389,7 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     screenshot.set_defaults(handler=cmd_screenshot)
 
-    demo = commands.add_parser("demo", help="generate demo data and reconcile it, end to end")
+    demo = commands.add_parser(
+        "demo", help="generate demo data and reconcile it, end to end", parents=[verbose]
+    )
     demo.add_argument("--month", default=DEMO_MONTH)
     demo.set_defaults(handler=cmd_demo)
     return parser

@@ -25,10 +25,11 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recon import console
 from recon.config import Settings
 
 # The monthly build runs the models and the data tests (they check the month's data); the unit
@@ -38,9 +39,30 @@ PRODUCTION_BUILD_ARGS = ("--exclude-resource-type", "unit_test")
 
 
 @dataclass(frozen=True)
+class NodeOutcome:
+    """What a dbt node came to, as plain values (no dbt object outlives the invocation)."""
+
+    unique_id: str
+    status: str
+    message: str
+    seconds: float
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+    def describe(self) -> str:
+        return f"{self.unique_id} ({self.status}): {self.message}"
+
+
+@dataclass(frozen=True)
 class DbtResult:
     success: bool
     failures: list[str]
+    nodes: list[NodeOutcome] = field(default_factory=list)
+
+
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
 
 class DbtBuildFailed(RuntimeError):
@@ -122,7 +144,10 @@ def release_duckdb() -> None:
 
 
 def dbt_args(command: str, settings: Settings, *extra: str) -> list[str]:
-    """dbt's arguments; the month is in the environment (dbt_env)."""
+    """dbt's arguments; the month is in the environment (dbt_env). Quiet unless verbose
+    (recon/console.py): dbt's console shows warnings and errors only; its per-node lines go
+    to the run log (the callback of `invoke`) and to dbt's own debug log, both in the logs
+    folder."""
     args = [
         command,
         "--project-dir",
@@ -131,37 +156,63 @@ def dbt_args(command: str, settings: Settings, *extra: str) -> list[str]:
         str(settings.project_dir / "profiles"),
         "--target",
         settings.target,
+        "--log-path",
+        str(console.log_dir()),
+        "--log-level-file",
+        "debug",
     ]
+    if not console.verbose():
+        args += ["--log-level", "warn"]
     return [*args, *extra]
 
 
-def run_dbt(command: str, settings: Settings, billing_month: str | None, *extra: str) -> DbtResult:
-    """One in-process dbt invocation; returns which nodes failed, never raises on a test failure."""
+def invoke(
+    args: list[str], settings: Settings, billing_month: str | None, progress_label: str = ""
+) -> DbtResult:
+    """One in-process dbt invocation; its outcome as plain values.
+
+    Nothing dbt made is returned or kept (the runner's result holds the run's nodes, adapter
+    and Jinja contexts): an exception raised by a caller does not carry it in its traceback.
+    A failed flow run keeps its exception until the interpreter exits, and that kept dbt's
+    DuckDB objects alive past shutdown, which nanobind reported as ~40 lines of "leaked
+    instances" at every exit after a failed build.
+    """
     from dbt.cli.main import dbtRunner
 
+    progress = console.Progress(progress_label) if progress_label else None
     with dbt_environment(settings, billing_month):
         try:
-            result = dbtRunner().invoke(dbt_args(command, settings, *extra))
+            runner = dbtRunner(callbacks=[lambda event: console.log_dbt_event(event, progress)])
+            outcome = _outcome(runner.invoke(args))
         finally:
             release_duckdb()
-    failures: list[str] = []
-    if result.exception is not None:
-        failures.append(str(result.exception))
-    failures += failed_nodes(result)
-    return DbtResult(success=result.success and not failures, failures=failures)
+            if progress is not None:
+                progress.close()
+    return outcome
 
 
-def node_results(result: Any) -> list[Any]:
-    return list(getattr(result.result, "results", None) or [])
-
-
-def failed_nodes(result: Any) -> list[str]:
-    """'unique id (status): message' of every node that failed or errored."""
-    return [
-        f"{node_result.node.unique_id} ({node_result.status}): {node_result.message}"
-        for node_result in node_results(result)
-        if str(node_result.status) in {"error", "fail", "runtime error"}
+def _outcome(result: Any) -> DbtResult:
+    nodes = [
+        NodeOutcome(
+            unique_id=node_result.node.unique_id,
+            status=str(node_result.status),
+            message=node_result.message or "",
+            seconds=float(node_result.execution_time or 0),
+        )
+        for node_result in list(getattr(result.result, "results", None) or [])
     ]
+    failures = [node.describe() for node in nodes if node.failed]
+    if result.exception is not None:
+        failures.insert(0, f"dbt: {result.exception}")
+    return DbtResult(success=result.success and not failures, failures=failures, nodes=nodes)
+
+
+def run_dbt(
+    command: str, settings: Settings, billing_month: str | None, *extra: str, progress: str = ""
+) -> DbtResult:
+    """One in-process dbt invocation; returns which nodes failed ('unique id (status):
+    message'), never raises on a test failure. `progress`: the label of a progress bar."""
+    return invoke(dbt_args(command, settings, *extra), settings, billing_month, progress)
 
 
 def build_with_prefect(settings: Settings, billing_month: str) -> int:
@@ -177,19 +228,19 @@ def build_with_prefect(settings: Settings, billing_month: str) -> int:
     return _dbt_build_task()(settings, billing_month)
 
 
-def _build_artifact(billing_month: str, results: list[Any]) -> None:
+def _build_artifact(billing_month: str, results: list[NodeOutcome]) -> None:
     from prefect.artifacts import create_table_artifact
 
-    noteworthy = [r for r in results if str(r.status) not in {"success", "pass"}]
-    slowest = sorted(results, key=lambda r: r.execution_time or 0, reverse=True)[:10]
+    noteworthy = [r for r in results if r.status not in {"success", "pass"}]
+    slowest = sorted(results, key=lambda r: r.seconds, reverse=True)[:10]
     rows = [
         {
-            "node": node_result.node.unique_id,
-            "status": str(node_result.status),
-            "seconds": round(node_result.execution_time or 0, 2),
-            "message": node_result.message or "",
+            "node": node.unique_id,
+            "status": node.status,
+            "seconds": round(node.seconds, 2),
+            "message": node.message,
         }
-        for node_result in [*noteworthy, *(r for r in slowest if r not in noteworthy)]
+        for node in [*noteworthy, *(r for r in slowest if r not in noteworthy)]
     ]
     create_table_artifact(
         table=rows,
@@ -200,29 +251,22 @@ def _build_artifact(billing_month: str, results: list[Any]) -> None:
 
 
 def _dbt_build(settings: Settings, billing_month: str) -> int:
-    from dbt.cli.main import dbtRunner
     from prefect import get_run_logger
 
     logger = get_run_logger()
     args = dbt_args("build", settings, *PRODUCTION_BUILD_ARGS)
-    with dbt_environment(settings, billing_month):
-        try:
-            result = dbtRunner().invoke(args)
-        finally:
-            release_duckdb()
-    results = node_results(result)
-    failures = failed_nodes(result)
-    if result.exception is not None:
-        failures.append(f"dbt: {result.exception}")
-    _build_artifact(billing_month, results)
-    for node_result in results:
-        if str(node_result.status) == "warn":
-            logger.warning("%s: %s", node_result.node.unique_id, node_result.message)
-    if failures or not result.success:
-        detail = "\n".join(f"  - {failure}" for failure in failures) or "  (no node reported)"
-        raise DbtBuildFailed(f"dbt build of {billing_month} failed:\n{detail}")
-    logger.info("%s dbt nodes built and tested", len(results))
-    return len(results)
+    result = invoke(args, settings, billing_month, progress_label=f"dbt build of {billing_month}")
+    _build_artifact(billing_month, result.nodes)
+    for node in result.nodes:
+        if node.status == "warn":
+            logger.warning("%s: %s", node.unique_id, node.message)
+    if not result.success:
+        detail = "\n".join(f"  - {failure}" for failure in result.failures)
+        raise DbtBuildFailed(
+            f"dbt build of {billing_month} failed:\n{detail or '  (no node reported)'}"
+        )
+    logger.info("%s dbt nodes built and tested", len(result.nodes))
+    return len(result.nodes)
 
 
 @functools.cache
@@ -242,17 +286,13 @@ def generate_docs(settings: Settings, billing_month: str, out_dir: Path) -> Path
     """`dbt docs generate --static` of the project as built for the month, copied to out_dir
     (index.html for `dbt docs serve`-style hosting, static_index.html that opens from a file,
     manifest.json and catalog.json); returns the static page. Raises DbtBuildFailed."""
-    from dbt.cli.main import dbtRunner
-
     args = dbt_args("docs", settings, "--static")
     args.insert(1, "generate")
-    with dbt_environment(settings, billing_month):
-        try:
-            result = dbtRunner().invoke(args)
-        finally:
-            release_duckdb()
+    result = invoke(args, settings, billing_month)
     if not result.success:
-        raise DbtBuildFailed(f"dbt docs generate of {billing_month} failed: {result.exception}")
+        raise DbtBuildFailed(
+            f"dbt docs generate of {billing_month} failed: {'; '.join(result.failures)}"
+        )
     source = target_dir(settings)
     staging = out_dir.parent / f".{out_dir.name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)

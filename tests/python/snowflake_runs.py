@@ -44,7 +44,7 @@ from dbt_helpers import MARTS, RESOLUTIONS_HEADER
 MONTHS = ("2025-05", "2025-06")
 # The smallest generated dataset found that has every finding type: the six account findings,
 # the four provider findings, the three entitlement findings and "within entitlement", and
-# every data-quality issue (recon.generate with these arguments; seeds 1-39 of 10 to 20
+# every data-quality issue (recon_testkit.generate with these arguments; seeds 1-39 of 10 to 20
 # accounts miss at least one).
 GENERATED = {"accounts": 24, "months": 2, "seed": 1, "end_month": MONTHS[-1]}
 EMULATOR = "snowflake_emulator"
@@ -161,7 +161,7 @@ class Dataset:
 
 @pytest.fixture(scope="session")
 def generated_dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    from recon.generate import generate
+    from recon_testkit.generate import generate
 
     root = tmp_path_factory.mktemp("snowflake_data")
     dataset = Dataset(root / "raw", root / "seeds", root / "answer_key")

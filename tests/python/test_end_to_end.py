@@ -25,7 +25,7 @@ from dbt_helpers import (
     table_rows,
 )
 
-from recon.generate import generate
+from recon_testkit.generate import generate
 
 MONTHS = ("2026-08", "2026-09", "2026-10")
 

@@ -1,6 +1,6 @@
 """The demo-data generator and the reference implementation that computes its answer key.
 
-Three groups: the contract's rule functions in `recon.reference`, one small hand-made
+Three groups: the contract's rule functions in `recon_testkit.reference`, one small hand-made
 dataset whose answer key is worked out by hand, and the generator (files, noise,
 determinism, injected findings, agreement of its own model with the reference).
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from recon import reference
-from recon.generate import Calendar, LineWriter, Spelling, WorldBuilder, generate
+from recon_testkit import reference
+from recon_testkit.generate import Calendar, LineWriter, Spelling, WorldBuilder, generate
 
 SEED, ACCOUNTS, MONTHS, END_MONTH = 42, 60, 6, "2026-10"
 ACCOUNT_TYPES = {

@@ -19,7 +19,7 @@ import pytest
 from dbt_helpers import MART_TABLES, query, settings_for
 
 from recon.dbt import PRODUCTION_BUILD_ARGS, run_dbt
-from recon.generate import generate
+from recon_testkit.generate import generate
 
 MONTHS = ("2026-07", "2026-08", "2026-09", "2026-10")
 RAW_FAMILIES = ("crm_accounts", "crm_providers", "ops_intake_log", "billing_invoice_lines")

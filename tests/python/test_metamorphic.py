@@ -26,7 +26,7 @@ import pytest
 from dbt_helpers import query, settings_for
 
 from recon.dbt import run_dbt
-from recon.generate import generate
+from recon_testkit.generate import generate
 
 MONTH = "2026-10"
 SEED = 7  # fixed: the removed-event case needs a provider of a given shape (asserted)

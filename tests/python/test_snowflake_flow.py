@@ -2,7 +2,7 @@
 
 The runs are the session fixture `snowflake_flow_runs` (tests/python/snowflake_runs.py), used
 by this module only (pytest-xdist runs a module on one worker: the runs happen once): the same
-generated raw files (recon.generate: every finding type, every kind of noise), two months,
+generated raw files (recon_testkit.generate: every finding type, every kind of noise), two months,
 decisions recorded between them, through `monthly_reconciliation` with RECON_TARGET=duckdb
 and RECON_TARGET=snowflake_emulator (load the RAW tables, dbt build through dbt-snowflake in
 the build schema, publish to the published schema, export from it), then month two again on

@@ -54,10 +54,7 @@ flagged as (
 final as (
     select
         *,
-        row_number() over (
-            partition by record_id
-            order by source_file_name desc, source_row_number desc
-        ) > 1 as is_duplicate
+        {{ is_superseded_copy() }} as is_duplicate
     from flagged
 )
 

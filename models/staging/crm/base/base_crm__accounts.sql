@@ -44,10 +44,7 @@ flagged as (
 final as (
     select
         *,
-        row_number() over (
-            partition by record_id
-            order by last_modified_at desc nulls last, source_file_name desc, source_row_number desc
-        ) > 1 as is_duplicate
+        {{ is_superseded_copy(['last_modified_at desc nulls last']) }} as is_duplicate
     from flagged
 )
 

@@ -128,10 +128,7 @@ lines as (
 final as (
     select
         *,
-        row_number() over (
-            partition by record_id
-            order by source_file_name desc, source_row_number desc
-        ) > 1 as is_duplicate,
+        {{ is_superseded_copy() }} as is_duplicate,
         cast(
             '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
             as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}

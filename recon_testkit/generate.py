@@ -3,7 +3,7 @@
 The generator keeps a small model of the world (customers, providers, what each provider
 does month by month, what Finance meant to bill) and writes it out the way the source
 systems would: monthly drops, re-exports, typos, odd date spellings, broken values. It
-then hands the files to `recon.reference`, which applies the contract's rules to what
+then hands the files to `recon_testkit.reference`, which applies the contract's rules to what
 was written and produces the answer key: nothing in the answer key comes from the model.
 
 Scenarios (each given to one customer or provider, `CUSTOMER_ROLES`, `PROVIDER_ROLES`;
@@ -48,7 +48,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from recon import reference
+from recon_testkit import reference
 
 VERSION = "2"  # 2: entitlement findings; invoices and action of account findings
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
