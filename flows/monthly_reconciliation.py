@@ -105,6 +105,10 @@ SUMMARY_MEASURES = (
 )
 
 
+# A count or an amount not in the summary is none; a rate or a mean of nothing is unknown.
+_MISSING = {"count": 0, "money": 0, "percent": None, "days": None}
+
+
 def _shown(value: Any, kind: str) -> str:
     """A summary value as the workbook and the dashboard show it."""
     if value is None:
@@ -129,7 +133,7 @@ def summary_markdown(
         "| measure | value |",
         "|---|---:|",
         *(
-            f"| {vocabulary.header(name)} | {_shown(summary.get(name, 0), kind)} |"
+            f"| {vocabulary.header(name)} | {_shown(summary.get(name, _MISSING[kind]), kind)} |"
             for name, kind in SUMMARY_MEASURES
         ),
         f"| {vocabulary.header('raw_file_warnings')} | {len(validation.warnings)} |",

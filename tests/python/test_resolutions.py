@@ -172,10 +172,13 @@ def test_the_flows_summary_artifact_has_open_dollars_and_time_to_resolve():
     }
     report = ReportExport(MONTH_ONE, Path("r.csv"), Path("r.xlsx"), 6, summary)
     text = summary_markdown(report, ValidationResult((), {}, (), None))
-    assert "| open dollars at risk | 280.00 |" in text
-    assert "| open / disputed / resolved | 2 / 1 / 1 |" in text
-    assert "| mean days to resolve | 3.0 |" in text
+    assert "| Open dollars at risk | $280.00 |" in text
+    assert "| Open findings | 2 |" in text
+    assert "| Disputed findings | 1 |" in text
+    assert "| Resolved findings | 1 |" in text
+    assert "| Mean time to resolve (days) | 3.0 |" in text
     text = summary_markdown(
         report.__class__(**{**report.__dict__, "summary": {}}), ValidationResult((), {}, (), None)
     )
-    assert "| mean days to resolve | n/a |" in text
+    assert "| Mean time to resolve (days) | n/a |" in text  # nothing resolved: no mean
+    assert "| Open findings | 0 |" in text
