@@ -155,8 +155,12 @@ def findings_section(
     show_immaterial = st.toggle("Show immaterial findings", value=True)
     shown = findings if show_immaterial else findings[findings["is_material"].fillna(True)]
     shown = findings_table(shown)
+    table = shown[list(FINDINGS_SHOWN)].copy()
+    flags = ("is_new", "is_material", "is_reopened")
+    text = [name for name in table.select_dtypes(include="object").columns if name not in flags]
+    table[text] = table[text].fillna("")  # blank, as in the workbook, not "None"
     st.dataframe(
-        shown[list(FINDINGS_SHOWN)],
+        table,
         hide_index=True,
         width="stretch",
         column_config={name: st.column_config.Column(header(name)) for name in FINDINGS_SHOWN}
