@@ -116,8 +116,7 @@ def _shown(value: Any, kind: str) -> str:
     if kind == "percent":
         return f"{float(value):.1%}"
     if kind == "money":
-        amount = float(value)
-        return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+        return vocabulary.money(value)
     if kind == "days":
         return f"{float(value):.1f}"
     return f"{value}"
@@ -151,12 +150,7 @@ def summary_markdown(
 
 
 TOP_FINDINGS_COLUMNS = (
-    "customer_name",
-    "product_code",
-    "status_label",
-    "amount_delta",
-    "recommended_action",
-    "invoice_status",
+    *vocabulary.FINDINGS_LEAD_COLUMNS,
     "billable_providers",
     "billed_quantity",
     "reason",

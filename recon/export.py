@@ -219,12 +219,7 @@ def write_csv(table: Table, path: Path) -> None:
 # stay in the sheet, right of the print area. A mart column not named here is added at the
 # far right, so that nothing the marts add is lost.
 FINDINGS_COLUMNS = (
-    "customer_name",
-    "product_code",
-    "status_label",
-    "amount_delta",
-    "recommended_action",
-    "invoice_status",
+    *vocabulary.FINDINGS_LEAD_COLUMNS,
     "invoice_ids",
     "reason",
     "account_finding_types",

@@ -88,6 +88,24 @@ def humanise(code: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def money(value: Any) -> str:
+    """Dollars as every reader shows them: $1,234.50, a negative amount -$80.00."""
+    amount = float(value or 0)
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
+# The first columns of a list of findings, wherever it is shown (the workbook's Findings
+# sheet, the dashboard's table, the flow's artifact): who, what, how much, what to do.
+FINDINGS_LEAD_COLUMNS = (
+    "customer_name",
+    "product_code",
+    "status_label",
+    "amount_delta",
+    "recommended_action",
+    "invoice_status",
+)
+
+
 def yes_no(value: Any) -> str | None:
     if value is None:
         return None

@@ -14,18 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from recon.dashboard.charts import dollars_chart, match_rate_chart, provider_count_chart
-from recon.dashboard.data import MartSource, as_date, days, money, month_label, rate
-from recon.vocabulary import finding_label, header, product_shown
+from recon.dashboard.data import MartSource, as_date, days, month_label, rate
+from recon.vocabulary import FINDINGS_LEAD_COLUMNS, finding_label, header, money, product_shown
 
 CACHE_SECONDS = 60
 # The findings table: the workbook's Findings sheet's columns (recon/export.py), same order
 FINDINGS_SHOWN = (
-    "customer_name",
-    "product_code",
-    "status_label",
-    "amount_delta",
-    "recommended_action",
-    "invoice_status",
+    *FINDINGS_LEAD_COLUMNS,
     "resolution_status",
     "decision",
     "age_days",

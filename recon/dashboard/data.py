@@ -84,12 +84,6 @@ class MartSource:
 
 
 # --------------------------------------------------------------------------- display values
-def money(value: Any) -> str:
-    """Dollars as shown on the page: $1,234.50 (a negative amount -$80.00)."""
-    amount = float(value or 0)
-    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
-
-
 def rate(value: Any) -> str:
     return "n/a" if value is None or pd.isna(value) else f"{float(value):.1%}"
 
