@@ -254,9 +254,10 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         logger.info("1/5 checking the raw files in %s", settings.raw_dir, extra=STEP)
         validation = validate_raw_files(month)
         logger.info(
-            "   %s files, %s rows",
+            "   %s files, %s rows checked; %s files validated before and unchanged",
             len(validation.files),
             sum(validation.rows.values()),
+            len(validation.unchanged),
             extra=STEP,
         )
         if on_snowflake:

@@ -56,6 +56,11 @@ class Settings:
         """DuckDB: the database file readers (BI tools, the dashboard, the export) open."""
         return self.published_dir / self.duckdb_path.name
 
+    @property
+    def validated_files_path(self) -> Path:
+        """The raw files validated so far (recon/validate.py), beside the private database."""
+        return self.duckdb_path.parent / f"{self.duckdb_path.stem}.validated_raw_files.json"
+
     @classmethod
     def from_env(cls) -> Settings:
         return cls(

@@ -32,14 +32,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -235,10 +237,11 @@ class RawFile:
 
 @dataclass(frozen=True)
 class ValidationResult:
-    files: tuple[str, ...]
+    files: tuple[str, ...]  # the files read and checked by this run
     rows: dict[str, int]
     warnings: tuple[Finding, ...]
     data_docs_index: Path | None
+    unchanged: tuple[str, ...] = ()  # files validated by an earlier run and unchanged since
 
     def warning_rows(self) -> list[dict[str, Any]]:
         return [finding.as_row() for finding in self.warnings]
@@ -569,14 +572,28 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
         return logging.getLogger(__name__)
 
 
-def check_raw_files(raw_dir: Path, data_docs_dir: Path | None) -> ValidationResult:
-    """Every check; raises RawFilesInvalid on a critical finding, before writing anything."""
+def check_raw_files(
+    raw_dir: Path,
+    data_docs_dir: Path | None,
+    registry: ValidatedFiles | None = None,
+) -> ValidationResult:
+    """Every check; raises RawFilesInvalid on a critical finding, before writing anything.
+
+    With a registry, a file validated by an earlier run and unchanged since is not read
+    again (a month's validation reads its own drop, not every file of history); the
+    warnings recorded for it when the same month was validated are reported again, so a
+    re-run of a month reports what its first run did.
+    """
     logger = _logger()
     paths, findings = find_files(raw_dir)
     files: dict[str, list[RawFile]] = {}
+    unchanged: list[Path] = []
     for family in FAMILIES:
         files[family.name] = []
         for path in paths[family.name]:
+            if registry is not None and registry.is_unchanged(path):
+                unchanged.append(path)
+                continue
             logger.info("checking %s", path.name)
             raw_file, file_findings = read_structure(path, family)
             findings += file_findings
@@ -584,25 +601,106 @@ def check_raw_files(raw_dir: Path, data_docs_dir: Path | None) -> ValidationResu
                 files[family.name].append(raw_file)
     if findings:
         raise RawFilesInvalid(raw_dir, findings)
-    logger.info("checking values with Great Expectations")
-    unique = f".{DATA_DOCS_FOLDER}-{uuid.uuid4().hex}"
-    site_dir = (data_docs_dir.parent if data_docs_dir else Path(tempfile.gettempdir())) / unique
-    context, findings = run_expectations(files, site_dir)
-    critical = [finding for finding in findings if finding.severity == CRITICAL]
-    if critical:
-        raise RawFilesInvalid(raw_dir, critical)
-    warnings = tuple(findings)
+    if unchanged:
+        logger.info("%d raw files validated before and unchanged: not read again", len(unchanged))
+    checked = [raw for family_files in files.values() for raw in family_files]
+    found: list[Finding] = []
+    data_docs_index = None
+    if checked:
+        logger.info("checking values with Great Expectations")
+        unique = f".{DATA_DOCS_FOLDER}-{uuid.uuid4().hex}"
+        parent = data_docs_dir.parent if data_docs_dir else Path(tempfile.gettempdir())
+        site_dir = parent / unique
+        context, found = run_expectations(files, site_dir)
+        critical = [finding for finding in found if finding.severity == CRITICAL]
+        if critical:
+            raise RawFilesInvalid(raw_dir, critical)
+        if data_docs_dir is not None:
+            data_docs_index = _publish_data_docs(context, site_dir, data_docs_dir)
+    elif data_docs_dir is not None and (data_docs_dir / "index.html").exists():
+        data_docs_index = data_docs_dir / "index.html"  # this month's, from its first run
+    warnings = tuple(found)
+    if registry is not None:
+        warnings = registry.record([raw.path for raw in checked], found, unchanged)
     for warning in warnings:
         logger.warning("raw file warning: %s", warning.describe())
-    data_docs_index = None
-    if data_docs_dir is not None:
-        data_docs_index = _publish_data_docs(context, site_dir, data_docs_dir)
     return ValidationResult(
-        files=tuple(raw.path.name for family_files in files.values() for raw in family_files),
+        files=tuple(raw.path.name for raw in checked),
         rows={name: sum(len(raw.row_lines) for raw in family) for name, family in files.items()},
         warnings=warnings,
         data_docs_index=data_docs_index,
+        unchanged=tuple(path.name for path in unchanged),
     )
+
+
+# --------------------------------------------------------------------------- registry
+class ValidatedFiles:
+    """The raw files validated so far (a JSON file beside the private database): each one's
+    size and modification time when it was validated, the month it was validated for and
+    the warnings found in it then.
+
+    A file is unchanged when its size and time are the recorded ones and it was not modified
+    within two seconds of being validated (file times can be coarse: git's "racy clean"
+    case); anything else is read and checked again. The file is written whole and swapped in
+    (os.replace); the run lock keeps two runs from writing it together.
+    """
+
+    RACY_SECONDS = 2.0
+
+    def __init__(self, path: Path, billing_month: str) -> None:
+        self.path = path
+        self.billing_month = billing_month
+        try:
+            self._files: dict[str, dict[str, Any]] = json.loads(path.read_text())["files"]
+        except FileNotFoundError:
+            self._files = {}
+        except (ValueError, KeyError, TypeError) as error:
+            _logger().warning("%s is unreadable (%s): every raw file is checked again", path, error)
+            self._files = {}
+
+    def is_unchanged(self, path: Path) -> bool:
+        entry = self._files.get(str(path.resolve()))
+        if entry is None:
+            return False
+        stat = path.stat()
+        return (
+            stat.st_size == entry["size"]
+            and stat.st_mtime_ns == entry["mtime_ns"]
+            and entry["validated_at"] - stat.st_mtime > self.RACY_SECONDS
+        )
+
+    def record(
+        self, checked: list[Path], found: list[Finding], unchanged: list[Path]
+    ) -> tuple[Finding, ...]:
+        """Stores the files checked now; returns this month's warnings: those found now and
+        those recorded for unchanged files when this same month was validated."""
+        now = time.time()
+        warnings = list(found)
+        for path in unchanged:
+            entry = self._files[str(path.resolve())]
+            if entry["billing_month"] == self.billing_month:
+                warnings += [
+                    Finding(**{**row, "lines": tuple(row["lines"])}) for row in entry["warnings"]
+                ]
+        for path in checked:
+            stat = path.stat()
+            self._files[str(path.resolve())] = {
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "validated_at": now,
+                "billing_month": self.billing_month,
+                "warnings": [
+                    asdict(finding) for finding in found if path.name in finding.file.split(", ")
+                ],
+            }
+        present = {str(path.resolve()) for path in [*checked, *unchanged]}
+        self._files = {name: entry for name, entry in self._files.items() if name in present}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staged = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
+        staged.write_text(json.dumps({"files": self._files}, indent=1, sort_keys=True))
+        os.replace(staged, self.path)
+        unique = list(dict.fromkeys(warnings))
+        return tuple(unique)
 
 
 @task(name="validate-raw-files", task_run_name="validate-raw-files-{billing_month}")
@@ -612,4 +710,8 @@ def validate_raw_files(billing_month: str) -> ValidationResult:
     No retries: a bad file stays bad until someone replaces it.
     """
     settings = Settings.from_env()
-    return check_raw_files(settings.raw_dir, settings.report_dir / billing_month / DATA_DOCS_FOLDER)
+    return check_raw_files(
+        settings.raw_dir,
+        settings.report_dir / billing_month / DATA_DOCS_FOLDER,
+        ValidatedFiles(settings.validated_files_path, billing_month),
+    )

@@ -3,11 +3,13 @@ are recorded; Great Expectations Data Docs are saved beside the report."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from recon.validate import RawFilesInvalid, check_raw_files
+from recon.validate import RawFilesInvalid, ValidatedFiles, check_raw_files
 
 
 @pytest.fixture
@@ -167,3 +169,54 @@ def test_entitlement_values_get_warnings(raw_dir: Path):
     assert (seats.file, seats.lines) == ("contract_entitlements.csv", (7,))
     start = by_check[("LOW_DATE_PARSE_RATE", "start_date")]  # 5 of 6 parse: below 95%
     assert (start.file, start.lines) == ("contract_entitlements.csv", (7,))
+
+
+def _age(*paths: Path) -> None:
+    """Files written a minute ago: older than the registry's racy-time margin."""
+    past = time.time() - 60
+    for path in paths:
+        os.utime(path, (past, past))
+
+
+def test_a_validated_file_is_not_read_again_until_it_changes(raw_dir: Path, tmp_path: Path):
+    registry_path = tmp_path / "state" / "validated.json"
+    _age(*raw_dir.iterdir())
+    first = check_raw_files(raw_dir, None, ValidatedFiles(registry_path, "2026-09"))
+    assert len(first.files) == 7 and first.unchanged == ()
+    (warning,) = first.warnings
+
+    # A re-run of the month reads nothing and reports the month's warning again.
+    again = check_raw_files(raw_dir, None, ValidatedFiles(registry_path, "2026-09"))
+    assert again.files == () and sorted(again.unchanged) == sorted(first.files)
+    assert again.warnings == (warning,)
+
+    # The next month: the new drop is read; last month's warning belongs to last month.
+    new_drop = raw_dir / "ops_intake_log_2026_11.csv"
+    header = (raw_dir / "ops_intake_log_2026_09.csv").read_text().splitlines()[0]
+    new_drop.write_text(
+        header + "\nE90,2026-11-03,Acme,A1,1234567893,Ann,Cardiology,Boston,RCM,live,\n"
+    )
+    _append(raw_dir / "crm_accounts.csv", b"A9,Late Clinic,active,2025-01-01,B-900,2026-11-01\n")
+    _age(new_drop, raw_dir / "crm_accounts.csv")
+    later = check_raw_files(raw_dir, None, ValidatedFiles(registry_path, "2026-11"))
+    assert sorted(later.files) == ["crm_accounts.csv", "ops_intake_log_2026_11.csv"]
+    assert later.rows["crm_accounts"] == 7 and later.warnings == ()
+
+    # A changed file that is now bad still stops the run, naming it.
+    _append(new_drop, b"E91,2026-11-04,Acme,A1\n")
+    with pytest.raises(RawFilesInvalid, match=r"ops_intake_log_2026_11\.csv"):
+        check_raw_files(raw_dir, None, ValidatedFiles(registry_path, "2026-11"))
+
+
+def test_a_file_modified_as_it_was_validated_is_read_again(raw_dir: Path, tmp_path: Path):
+    registry_path = tmp_path / "validated.json"
+    check_raw_files(raw_dir, None, ValidatedFiles(registry_path, "2026-09"))  # files just written
+    again = check_raw_files(raw_dir, None, ValidatedFiles(registry_path, "2026-09"))
+    assert len(again.files) == 7  # same second as the validation: not trusted
+
+
+def test_an_unreadable_registry_means_every_file_is_checked(raw_dir: Path, tmp_path: Path):
+    registry_path = tmp_path / "validated.json"
+    registry_path.write_text("{not json")
+    result = check_raw_files(raw_dir, None, ValidatedFiles(registry_path, "2026-09"))
+    assert len(result.files) == 7
