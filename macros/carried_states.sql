@@ -46,9 +46,9 @@
                         select
                             intake_log.*,
                             intake_log.source_loaded_at <= watermarks.loaded_through_at as was_loaded
-                        from {{ intake_log }} as intake_log
-                        inner join flagged_records
-                            on intake_log.record_id = flagged_records.record_id
+                        from
+                            {{ stored_rows_of_records(intake_log, 'select record_id from flagged_records') }}
+                                as intake_log
                         cross join watermarks
                     ),
 

@@ -1,17 +1,44 @@
 {#- Helpers of the models that are incremental by raw file (see macros/raw_files.sql). -#}
 
 {#- Post-hook: delete the stored lines of files that are no longer in the RAW table (a file
-    removed from the folder, or the older copy of a re-ingested one). -#}
+    removed from the folder, or the older copy of a re-ingested one). The RAW table's files
+    are listed first (a few dozen): an anti-join on its ten million lines took 1.7 s. -#}
 {% macro delete_lines_of_files_gone(raw_relation) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where not exists (
-            select 1 from {{ raw_relation }} as raw_lines
+            select 1
+            from (
+                select distinct
+                    _file_name,
+                    _loaded_at
+                from {{ raw_relation }}
+            ) as raw_files
             where
-                raw_lines._file_name = {{ this }}.source_file_name
-                and raw_lines._loaded_at = {{ this }}.source_loaded_at
+                raw_files._file_name = {{ this }}.source_file_name
+                and raw_files._loaded_at = {{ this }}.source_loaded_at
         )
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- The stored rows of `relation` whose record_id is among `record_ids` (a query), as a
+    subquery. On DuckDB the matching row ids are found first on the record_id column alone,
+    then only those rows are read whole: a monthly run matches a few thousand of ten million
+    stored lines, and a join on record_id read every column of every line (3 s against
+    0.6 s at 10M lines). Elsewhere, a plain semi-join. -#}
+{% macro stored_rows_of_records(relation, record_ids) -%}
+    {{ return(adapter.dispatch('stored_rows_of_records', 'provider_recon')(relation, record_ids)) }}
+{%- endmacro %}
+
+{% macro default__stored_rows_of_records(relation, record_ids) -%}
+    (select * from {{ relation }} where record_id in ({{ record_ids }}))
+{%- endmacro %}
+
+{% macro duckdb__stored_rows_of_records(relation, record_ids) -%}
+    (
+        select * from {{ relation }}
+        where rowid in (select rowid from {{ relation }} where record_id in ({{ record_ids }}))
+    )
 {%- endmacro %}

@@ -105,6 +105,7 @@
 {% macro parse_date(expression) -%}
     {%- set text = _clean_text(expression) -%}
     coalesce(
+        {{ _exact_iso_date(text) }},
         {{ try_iso_date(_date_spelling_to_iso_text(text)) }},
         cast({{ parse_timestamp_spelling(expression) }} as date)
     )
@@ -135,9 +136,29 @@
         whole_seconds) }}
 {%- endmacro %}
 
+{#- The cheap exact forms, tried before any regular expression extracts a part: most
+    values are written 'YYYY-MM-DD HH:MM:SS' (or with a T) and 'YYYY-MM-DD', which the
+    engine's own cast reads. Every other spelling gives NULL here and goes the long way; an
+    exact form that is not a real date or time gives NULL both ways. -#}
+{% macro _exact_iso_timestamp(text) -%}
+    case
+        when {{ regex_full_match(text,
+            '[0-9]{4}-[0-9]{2}-[0-9]{2}[t ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]') }}
+            then {{ try_iso_timestamp("replace(" ~ text ~ ", 't', ' ')") }}
+    end
+{%- endmacro %}
+
+{% macro _exact_iso_date(text) -%}
+    case
+        when {{ regex_full_match(text, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }}
+            then {{ try_iso_date(text) }}
+    end
+{%- endmacro %}
+
 {#- A timestamp from a timestamp spelling, or midnight of any accepted date spelling. -#}
 {% macro parse_timestamp(expression) -%}
     coalesce(
+        {{ _exact_iso_timestamp(_clean_text(expression)) }},
         {{ parse_timestamp_spelling(expression) }},
         cast({{ try_iso_date(_date_spelling_to_iso_text(_clean_text(expression))) }}
             as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }})

@@ -1,9 +1,29 @@
 -- Every raw invoice-line line over every drop, typed and flagged; the winner of each
 -- invoice_line_id marked (the copy in the latest file by name, then the later line).
+--
+-- Incremental by file, as base_ops__intake_log: a build parses only the lines of files
+-- ingested since the last build; every copy of the lines they carry, or that lost a copy,
+-- is flagged again; lines of files replaced or gone leave. flagged_at is when a line was
+-- (re)flagged.
+{{ config(
+    materialized='table' if target.name == 'snowflake_emulator' else 'incremental',
+    incremental_strategy='delete+insert',
+    unique_key='record_id',
+    on_schema_change='append_new_columns',
+    post_hook="{{ delete_lines_of_files_gone(source('billing', 'billing_invoice_lines')) }}",
+) }}
+
 with
 
 source as (
     select * from {{ source('billing', 'billing_invoice_lines') }}
+    {% if is_incremental() -%}
+        -- files ingested after the last build's (ingestion times only grow)
+        where _loaded_at > (
+            select coalesce(max(source_loaded_at), cast('1900-01-01' as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}))
+            from {{ this }}
+        )
+    {%- endif %}
 ),
 
 typed as (
@@ -34,7 +54,9 @@ typed as (
         {{ parse_decimal('unit_price') }} as unit_price,
         {{ parse_decimal('line_amount') }} as line_amount,
         -- dates
-        {{ parse_month('billing_period') }} as billing_month
+        {{ parse_month('billing_period') }} as billing_month,
+        -- timestamps
+        _loaded_at as source_loaded_at
     from source
 ),
 
@@ -51,11 +73,65 @@ flagged as (
     from typed
 ),
 
+{% if is_incremental() -%}
+current_files as (
+    select
+        _file_name as file_name,
+        _loaded_at as loaded_at
+    from {{ source('billing', 'billing_invoice_lines') }}
+    group by _file_name, _loaded_at
+),
+
+-- Stored lines of files replaced since (re-ingested) or gone from the folder.
+stored_lines_gone as (
+    select stored.record_id
+    from {{ this }} as stored
+    left join current_files
+        on
+            stored.source_file_name = current_files.file_name
+            and stored.source_loaded_at = current_files.loaded_at
+    where current_files.file_name is null
+),
+
+-- Every line these lines carry or that lost a copy: its winner is decided again below,
+-- over every copy still current.
+records_to_flag_again as (
+    select flagged.record_id from flagged
+    union
+    select stored_lines_gone.record_id from stored_lines_gone
+),
+
+stored_copies as (
+    select stored.* exclude (is_duplicate, flagged_at)
+    from
+        {{ stored_rows_of_records(this, 'select record_id from records_to_flag_again') }}
+            as stored
+    inner join current_files
+        on
+            stored.source_file_name = current_files.file_name
+            and stored.source_loaded_at = current_files.loaded_at
+),
+
+lines as (
+    select * from flagged
+    union all
+    select * from stored_copies
+),
+{%- else -%}
+lines as (
+    select * from flagged
+),
+{%- endif %}
+
 final as (
     select
         *,
-        {{ is_superseded_copy() }} as is_duplicate
-    from flagged
+        {{ is_superseded_copy() }} as is_duplicate,
+        cast(
+            '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
+            as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}
+        ) as flagged_at
+    from lines
 )
 
 select * from final

@@ -28,6 +28,46 @@ source as (
     {%- endif %}
 ),
 
+-- Names and go-live dates repeat (a customer's name in every event of its providers, a
+-- provider's go-live date in each of its events: 3 to 20 lines per distinct spelling in a
+-- month's drop, far more over a history): each distinct spelling is normalised or parsed
+-- once and joined back.
+customer_names as (
+    select
+        spelling,
+        {{ normalise_customer_name('spelling') }} as customer_name_normalised
+    from (select distinct customer_name as spelling from source) as distinct_names
+),
+
+provider_names as (
+    select
+        spelling,
+        {{ normalise_provider_name('spelling') }} as provider_name_normalised
+    from (select distinct provider_name as spelling from source) as distinct_names
+),
+
+go_live_dates as (
+    select
+        spelling,
+        {{ parse_date('spelling') }} as go_live_date
+    from (select distinct go_live_date as spelling from source) as distinct_dates
+),
+
+source_with_parsed_values as (
+    select
+        source.*,
+        customer_names.customer_name_normalised,
+        provider_names.provider_name_normalised,
+        go_live_dates.go_live_date as parsed_go_live_date
+    from source
+    left join customer_names
+        on source.customer_name = customer_names.spelling
+    left join provider_names
+        on source.provider_name = provider_names.spelling
+    left join go_live_dates
+        on source.go_live_date = go_live_dates.spelling
+),
+
 typed as (
     select
         -- ids
@@ -36,9 +76,9 @@ typed as (
         {{ clean_npi('npi') }} as npi,
         -- strings
         {{ clean_text('customer_name') }} as customer_name,
-        {{ normalise_customer_name('customer_name') }} as customer_name_normalised,
+        customer_name_normalised,
         {{ clean_text('provider_name') }} as provider_name,
-        {{ normalise_provider_name('provider_name') }} as provider_name_normalised,
+        provider_name_normalised,
         {{ clean_text('department') }} as department,
         {{ clean_text('location') }} as provider_location,
         lower(trim(product)) as product_lookup_key,
@@ -55,11 +95,11 @@ typed as (
         -- numbers
         _source_row_number as source_row_number,
         -- dates
-        {{ parse_date('go_live_date') }} as go_live_date,
+        parsed_go_live_date as go_live_date,
         -- timestamps
         {{ parse_timestamp('event_at') }} as event_at,
         _loaded_at as source_loaded_at
-    from source
+    from source_with_parsed_values
 ),
 
 flagged as (
@@ -105,9 +145,9 @@ records_to_flag_again as (
 
 stored_copies as (
     select stored.* exclude (is_duplicate, flagged_at)
-    from {{ this }} as stored
-    inner join records_to_flag_again
-        on stored.record_id = records_to_flag_again.record_id
+    from
+        {{ stored_rows_of_records(this, 'select record_id from records_to_flag_again') }}
+            as stored
     inner join current_files
         on
             stored.source_file_name = current_files.file_name
