@@ -28,11 +28,21 @@ from snowflake_runs import emulator_port, generated_dataset, snowflake_flow_runs
 def pytest_configure(config: pytest.Config) -> None:
     """Each pytest-xdist worker gets its own dbt target and log folders (tests that name their
     own still do): dbt stages the seeds and writes its manifest there, and two builds sharing
-    one folder read each other's seeds."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    one folder read each other's seeds.
+
+    The controller runs this hook first and its workers inherit its environment, so a worker
+    sets its own folders rather than keeping the inherited ones (both workers once shared
+    target/pytest-main, and a build read the other worker's seeds: another dataset's legacy
+    names, customers unmatched). A folder named before pytest started is kept.
+    """
+    workerinput = getattr(config, "workerinput", None)
+    worker = workerinput["workerid"] if workerinput else "main"
     target = Path(__file__).resolve().parents[2] / "target" / f"pytest-{worker}"
-    os.environ.setdefault("DBT_TARGET_PATH", str(target))
-    os.environ.setdefault("DBT_LOG_PATH", str(target / "logs"))
+    inherited = os.environ.get("RECON_PYTEST_TARGET_SET") == os.environ.get("DBT_TARGET_PATH")
+    if "DBT_TARGET_PATH" not in os.environ or (workerinput and inherited):
+        os.environ["DBT_TARGET_PATH"] = str(target)
+        os.environ["DBT_LOG_PATH"] = str(target / "logs")
+        os.environ["RECON_PYTEST_TARGET_SET"] = str(target)
 
 
 MONTH_ONE = "2026-09"
