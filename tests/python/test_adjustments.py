@@ -66,8 +66,7 @@ def _adjustments(settings: Settings, month: str) -> list[tuple]:
 def _lines(settings: Settings, month: str) -> dict[str, list[dict]]:
     """The month's adjustment lines by finding, as dictionaries."""
     columns = [
-        row[0]
-        for row in query(settings.duckdb_path, "describe recon.fct_billing_adjustments")
+        row[0] for row in query(settings.duckdb_path, "describe recon.fct_billing_adjustments")
     ]
     lines: dict[str, list[dict]] = {}
     for row in query(
