@@ -895,8 +895,9 @@ def export_month(
     xlsx_path = folder / f"reconciliation_{billing_month}.xlsx"
     adjustments_csv_path = folder / f"adjustments_{billing_month}.csv"
     write_csv(tables.finance_report, csv_path)
-    write_csv(adjustments_for_import(tables.adjustments), adjustments_csv_path)
     write_workbook(tables, validation_warnings, xlsx_path)
+    # last: the file the billing system imports exists only beside a complete report
+    write_csv(adjustments_for_import(tables.adjustments), adjustments_csv_path)
     return ReportExport(
         billing_month=billing_month,
         csv_path=csv_path,
