@@ -35,6 +35,8 @@ MARTS = (
     "rpt_monthly_summary",
     "rpt_entitlement_usage",
     "rpt_unmatched_customer_suggestions",
+    "rpt_finding_evidence",
+    "fct_billing_adjustments",
 )
 RESOLUTIONS_HEADER = "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
 
