@@ -240,9 +240,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
-def dashboard_command(port: int, address: str) -> list[str]:
-    """The streamlit command line of `recon dashboard` (headless, no usage statistics)."""
+def dashboard_command(port: int, address: str, secrets: Path | None = None) -> list[str]:
+    """The streamlit command line of `recon dashboard` (headless, no usage statistics); with
+    `secrets`, Streamlit reads its sign-in settings from that file only."""
     app = Path(__file__).resolve().parent / "dashboard" / "app.py"
+    secrets_option = ["--secrets.files", str(secrets)] if secrets else []
     return [
         sys.executable,
         "-m",
@@ -261,6 +263,7 @@ def dashboard_command(port: int, address: str) -> list[str]:
         "none",
         "--client.toolbarMode",
         "viewer",
+        *secrets_option,
     ]
 
 
@@ -289,11 +292,22 @@ def run_dashboard(port: int, address: str) -> int:
     import signal
     import subprocess
 
+    from recon.dashboard.auth import auth_secrets_toml, oidc_configured
+
     def stop(signum: int, frame: object) -> None:
         raise _Stopped(signum)
 
+    folder = None
+    secrets = None
+    if oidc_configured():  # sign-in: Streamlit's [auth] in a file only this user can read
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="recon-dashboard-"))  # mode 0700
+        secrets = folder / "secrets.toml"
+        secrets.touch(mode=0o600)
+        secrets.write_text(auth_secrets_toml(port), encoding="utf-8")
     child = subprocess.Popen(  # preexec_fn: one call, before any thread is started
-        dashboard_command(port, address), preexec_fn=_stop_with_parent
+        dashboard_command(port, address, secrets), preexec_fn=_stop_with_parent
     )
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -312,14 +326,28 @@ def run_dashboard(port: int, address: str) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+        if folder is not None:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Starts the Streamlit dashboard over the marts until interrupted."""
+    from recon.dashboard.auth import auth_secrets_toml, oidc_configured
     from recon.dashboard.data import MartSource
 
     source = MartSource.from_env()
-    print(f"dashboard on http://{args.address}:{args.port} reading {source.describe()}")
+    if oidc_configured():
+        try:
+            auth_secrets_toml(args.port)  # a missing client id or secret stops here, named
+        except ValueError as error:
+            print(f"recon dashboard: {error}", file=sys.stderr)
+            return 2
+        sign_in = "sign-in through RECON_OIDC_METADATA_URL"
+    else:
+        sign_in = "read-only: no identity provider configured (RECON_OIDC_METADATA_URL)"
+    print(f"dashboard on http://{args.address}:{args.port} reading {source.describe()}; {sign_in}")
     return run_dashboard(args.port, args.address)
 
 
