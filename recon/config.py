@@ -13,7 +13,10 @@ What readers see (recon/publish.py, recon/marts.py): RECON_PUBLISHED_DIR on Duck
 RECON_PUBLISHED_SCHEMA on Snowflake (default `recon`).
 
 RECON_RESOLUTIONS_DIR (default `resolutions`) is the folder of discrepancy_resolutions.csv,
-the decisions on findings (docs/DECISIONS.md).
+the decisions on findings reviewed in git (docs/DECISIONS.md). RECON_DECISIONS_DIR (default
+`decisions/` in it) is the DuckDB decision store of the dashboard, one JSON file per decision;
+on Snowflake the store is the table `discrepancy_decisions` of RECON_DECISIONS_SCHEMA (default
+`recon_decisions`) (recon/decisions.py).
 
 Relative paths are relative to the project directory (the repository root).
 """
@@ -45,6 +48,14 @@ class Settings:
     # the profile's schema (Snowflake), a private place; readers read what was published.
     published_dir_setting: Path | None = None
     published_schema: str = "recon"
+    # The decision store (recon/decisions.py): a folder on DuckDB, a schema on Snowflake.
+    decisions_dir_setting: Path | None = None
+    decisions_schema: str = "recon_decisions"
+
+    @property
+    def decisions_dir(self) -> Path:
+        """DuckDB: the append-only folder of stored decisions (one JSON file each)."""
+        return self.decisions_dir_setting or self.resolutions_dir / "decisions"
 
     @property
     def published_dir(self) -> Path:
@@ -70,6 +81,10 @@ class Settings:
                 _path("RECON_PUBLISHED_DIR", "") if os.environ.get("RECON_PUBLISHED_DIR") else None
             ),
             published_schema=os.environ.get("RECON_PUBLISHED_SCHEMA") or "recon",
+            decisions_dir_setting=(
+                _path("RECON_DECISIONS_DIR", "") if os.environ.get("RECON_DECISIONS_DIR") else None
+            ),
+            decisions_schema=os.environ.get("RECON_DECISIONS_SCHEMA") or "recon_decisions",
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -78,6 +93,8 @@ class Settings:
             "RECON_RAW_DIR": str(self.raw_dir),
             "RECON_SEEDS_DIR": str(self.seeds_dir),
             "RECON_RESOLUTIONS_DIR": str(self.resolutions_dir),
+            "RECON_DECISIONS_DIR": str(self.decisions_dir),
+            "RECON_DECISIONS_SCHEMA": self.decisions_schema,
             "RECON_DUCKDB_PATH": str(self.duckdb_path),
             "RECON_TARGET": self.target,
         }
