@@ -1,0 +1,281 @@
+"""Sign-in, roles and decisions in the dashboard, end to end (issue 17's "done when").
+
+A local OpenID Connect provider (oidc-provider-mock, in this process, on a free port) signs
+people in; `recon dashboard` runs over a private copy of conftest.decided_history (two months
+built, CSV decisions in force) with its sign-in settings from RECON_OIDC_* and its roles from
+a roles file and a claim; Debian's headless Chromium (recon/dashboard/screenshot.py) drives
+it. A reviewer proposes a credit on a finding of MONTH_ONE, signs out; an approver (another
+person, role from the ID token's claim) is refused an approval that skips the proposal (four
+eyes) and approves the proposed one; a viewer sees no form. Then the next monthly build reads
+the stored decisions: the finding is resolved in the published marts, and its adjustment
+line has the approved amount.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import MONTH_ONE, MONTH_TWO, build_production, copy_state, discrepancy_id
+from dbt_helpers import query
+
+from recon.dashboard import screenshot
+
+REVIEWER = "sam.reviewer@example.com"
+APPROVER = "ana.approver@example.com"
+VIEWER = "vic.viewer@example.com"
+ROLE_CLAIM = "recon_role"
+# A1 RCM of MONTH_ONE: billed 3 on closed invoice INV1, 2 billable: 120.00 overbilled, disputed
+# in the CSV on 2026-10-02 (conftest), credited now in the dashboard.
+CREDITED = discrepancy_id(MONTH_ONE, "A1", "RCM", "OVERBILLED")
+# A6 EHR of MONTH_ONE: 160.00 overbilled, nobody proposed anything: an approval is refused.
+UNPROPOSED = discrepancy_id(MONTH_ONE, "A6", "EHR", "OVERBILLED")
+
+
+@dataclass(frozen=True)
+class Deciding:
+    root: Path
+    settings: Any
+    url: str
+
+
+@pytest.fixture(scope="module")
+def identity_provider() -> Iterator[str]:
+    """oidc-provider-mock on a free port with three people; its metadata URL."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    people = [
+        User(sub=REVIEWER, claims={"email": REVIEWER, "name": "Sam Reviewer"}),
+        # the approver's role comes from the ID token's claim, not from the roles file
+        User(sub=APPROVER, claims={"email": APPROVER, "name": "Ana", ROLE_CLAIM: ["approver"]}),
+        User(sub=VIEWER, claims={"email": VIEWER, "name": "Vic Viewer"}),
+    ]
+    with run_server_in_thread(port=0, user_claims=people) as server:
+        yield f"http://localhost:{server.server_port}/.well-known/openid-configuration"
+
+
+@pytest.fixture(scope="module")
+def deciding(
+    decided_history, identity_provider: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deciding]:
+    """A private copy of decided_history (its decisions CSV included) and `recon dashboard`
+    over it, with sign-in."""
+    root = tmp_path_factory.mktemp("deciding")
+    for name in ("raw", "seeds", "resolutions"):
+        shutil.copytree(decided_history.root / name, root / name)
+    copy_state(decided_history.root, root)
+    settings = replace(
+        decided_history.settings,
+        raw_dir=root / "raw",
+        seeds_dir=root / "seeds",
+        duckdb_path=root / "warehouse.duckdb",
+        report_dir=root / "reports",
+        resolutions_dir=root / "resolutions",
+    )
+    roles = root / "roles.yml"  # the reviewed roles file: the reviewer only
+    roles.write_text(f"# who decides\n{REVIEWER.upper()}: Reviewer\n", encoding="utf-8")
+    port = screenshot.free_port()
+    url = f"http://localhost:{port}"
+    env = {
+        **os.environ,
+        **settings.dbt_env(),
+        "RECON_OIDC_METADATA_URL": identity_provider,
+        "RECON_OIDC_CLIENT_ID": "recon-dashboard",
+        "RECON_OIDC_CLIENT_SECRET": "test-only-secret",
+        "RECON_DASHBOARD_URL": url,
+        "RECON_ROLES_FILE": str(roles),
+        "RECON_ROLE_CLAIM": ROLE_CLAIM,
+    }
+    log = root / "dashboard.log"
+    server = screenshot.start_dashboard(port, log, env)
+    try:
+        screenshot.wait_until_healthy(url.replace("localhost", "127.0.0.1"), server, log)
+        yield Deciding(root, settings, url)
+    finally:
+        screenshot.stop_dashboard(server)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with screenshot.chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
+
+
+# --------------------------------------------------------------------------- the browser's hands
+def _wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _body(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def _button(driver: Any, label: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.XPATH, f"//button[normalize-space()='{label}']")
+    return found[0] if found else None
+
+
+def _click(driver: Any, label: str) -> None:
+    _wait(driver, lambda page: _button(page, label)).click()
+
+
+def _choose(driver: Any, label: str, option: str) -> None:
+    """Picks the option containing `option` in the Streamlit selectbox labelled `label`."""
+    from selenium.webdriver.common.by import By
+
+    box = _wait(
+        driver,
+        lambda page: page.find_element(
+            By.XPATH, f"//div[@data-testid='stSelectbox'][.//label[normalize-space()='{label}']]"
+        ),
+    )
+    box.find_element(By.CSS_SELECTOR, "input").click()
+    _wait(
+        driver,
+        lambda page: page.find_element(
+            By.XPATH, f"//*[@role='option'][contains(normalize-space(), '{option}')]"
+        ),
+    ).click()
+
+
+def _sign_in(driver: Any, url: str, person: str) -> None:
+    """Through the identity provider's page, as `person`; back on the dashboard signed in."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    _click(driver, "Sign in")
+    _wait(
+        driver, lambda page: page.find_element(By.CSS_SELECTOR, f'button[value="{person}"]')
+    ).click()
+    _wait(driver, lambda page: f"Signed in as {person}" in _body(page))
+
+
+def _sign_out(driver: Any) -> None:
+    """The dashboard's Sign out, then the identity provider's end of session."""
+    _click(driver, "Sign out")
+    _click(driver, "End session")
+    _wait(driver, lambda page: _button(page, "Sign in") is not None)
+
+
+def _open_finding(driver: Any, finding_label: str) -> None:
+    """MONTH_ONE in the sidebar, then the finding in the drill-down; waits for its evidence."""
+    _choose(driver, "Billing month", MONTH_ONE)
+    _wait(driver, lambda page: f"Billing month {MONTH_ONE}" in _body(page))
+    _choose(driver, "Finding", finding_label)
+    _wait(driver, lambda page: "Download the evidence (CSV)" in _body(page))
+
+
+def _decide(driver: Any, decision: str, note: str) -> str:
+    """Fills the decision form (the amount left at the finding's) and returns the answer."""
+    from selenium.webdriver.common.by import By
+
+    _choose(driver, "Decision", decision)
+    driver.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Note"]').send_keys(note)
+    _click(driver, "Record the decision")
+    answer = _wait(
+        driver,
+        lambda page: next(
+            (
+                alert.text
+                for alert in page.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')
+                if alert.text.startswith(("Recorded:", "Not recorded:"))
+            ),
+            None,
+        ),
+    )
+    return answer
+
+
+def _options(driver: Any, label: str) -> list[str]:
+    """The options of a selectbox (opened, read, closed)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(
+        By.XPATH, f"//div[@data-testid='stSelectbox'][.//label[normalize-space()='{label}']]"
+    )
+    field = box.find_element(By.CSS_SELECTOR, "input")
+    field.click()
+    options = _wait(driver, lambda page: page.find_elements(By.XPATH, "//*[@role='option']"))
+    texts = [option.text for option in options]
+    field.send_keys(Keys.ESCAPE)
+    return texts
+
+
+# --------------------------------------------------------------------------- the test
+def test_reviewer_proposes_approver_approves_viewer_reads_and_the_next_build_resolves(
+    deciding: Deciding, browser: Any
+):
+    from recon.decisions import FolderDecisionStore
+
+    started = time.monotonic()
+    acme = "Acme Health"
+
+    # a reviewer (roles file, e-mail in another case) proposes a credit of the finding's amount
+    _sign_in(browser, deciding.url, REVIEWER)
+    assert "Role: reviewer (proposes and disputes)" in _body(browser)
+    _open_finding(browser, acme)
+    assert _options(browser, "Decision") == [
+        "Propose a credit",
+        "Propose an invoice correction",
+        "Dispute the finding",
+    ]  # a reviewer cannot approve: no approval is offered
+    answer = _decide(browser, "Propose a credit", "two seats billed too many, see evidence")
+    assert answer.startswith(f"Recorded: Propose a credit of $120.00 by {REVIEWER}"), answer
+    _sign_out(browser)
+
+    # an approver (role from the ID token's claim): no approval without a proposal (four eyes),
+    # then the proposed credit approved
+    _sign_in(browser, deciding.url, APPROVER)
+    assert "Role: approver (approves and accepts)" in _body(browser)
+    _open_finding(browser, "@At Health")
+    answer = _decide(browser, "Approve a credit", "no proposal yet")
+    assert answer.startswith("Not recorded:") and "two" in answer, answer
+    _open_finding(browser, acme)
+    answer = _decide(browser, "Approve a credit", "credit note to send")
+    assert answer.startswith(f"Recorded: Approve a credit of $120.00 by {APPROVER}"), answer
+    _sign_out(browser)
+
+    # a viewer (signed in, named nowhere) reads, and has no form
+    _sign_in(browser, deciding.url, VIEWER)
+    _open_finding(browser, acme)
+    body = _body(browser)
+    assert "You are a viewer (reads)" in body and _button(browser, "Record the decision") is None
+
+    # the store holds what the pages said, with who, role and the evidence's hash
+    stored = FolderDecisionStore(deciding.settings.decisions_dir).history()
+    assert [(d.discrepancy_id, d.decision, d.decided_by, d.decided_role) for d in stored] == [
+        (CREDITED, "PROPOSE_CREDIT", REVIEWER, "reviewer"),
+        (CREDITED, "APPROVE_CREDIT", APPROVER, "approver"),
+    ]
+    assert all(d.amount == Decimal("120.00") and len(d.evidence_sha256) == 64 for d in stored)
+    browsing = time.monotonic() - started
+
+    # the next monthly build reads the stored decisions: the finding is resolved
+    build_production(deciding.settings, MONTH_TWO)
+    ((status, decision, decided_by, amount),) = query(
+        deciding.settings.duckdb_path,
+        f"""select resolution_status, decision, decided_by, decided_amount
+            from recon.fct_discrepancy_resolutions where discrepancy_id = '{CREDITED}'""",
+    )
+    assert (status, decision, decided_by, amount) == (
+        "resolved",
+        "APPROVE_CREDIT",
+        APPROVER,
+        Decimal("120.00"),
+    )
+    print(f"browser {browsing:.0f} s, build {time.monotonic() - started - browsing:.0f} s")
+    assert time.monotonic() - started < 120
