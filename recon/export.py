@@ -52,9 +52,11 @@ from prefect.cache_policies import NO_CACHE
 
 from recon import vocabulary
 from recon.config import Settings
+from recon.csv_safe import CSV_ENCODING, csv_cell
+from recon.csv_safe import FORMULA_PREFIXES as FORMULA_PREFIXES  # the cell rules, re-exported
+from recon.csv_safe import neutralise as neutralise
 from recon.marts import FINDINGS_QUERY, MartReader, NothingPublished
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SHEETS = (
     "Summary",
     "Findings",
@@ -65,7 +67,6 @@ SHEETS = (
     "Trend",
 )
 TOP_FINDINGS = 10
-CSV_ENCODING = "utf-8-sig"  # a byte-order mark: Excel then reads the file as UTF-8
 
 QUERIES = {
     "finance_report": """
@@ -166,27 +167,6 @@ def read_month(reader: MartReader, billing_month: str) -> MonthTables:
     except NothingPublished as error:
         raise NothingToExport(str(error)) from error
     return MonthTables(billing_month=billing_month, **tables)
-
-
-# --------------------------------------------------------------------------- cell values
-def neutralise(text: str) -> str:
-    """A leading quote for text a spreadsheet would read as a formula."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def csv_cell(value: Any) -> str:
-    """The CSV text of a value: NULL empty, booleans true/false, dates ISO, decimals plain."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return neutralise(str(value))
 
 
 # --------------------------------------------------------------------------- atomic files

@@ -35,6 +35,7 @@ MARTS = (
     "rpt_monthly_summary",
     "rpt_entitlement_usage",
     "rpt_unmatched_customer_suggestions",
+    "rpt_finding_evidence",
 )
 RESOLUTIONS_HEADER = "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
 

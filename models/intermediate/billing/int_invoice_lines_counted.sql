@@ -19,6 +19,8 @@ final as (
         products.product_code,
         invoice_lines.invoice_status,
         invoice_lines.currency,
+        invoice_lines.source_file_name,
+        invoice_lines.source_row_number,
         invoice_lines.billed_quantity,
         invoice_lines.unit_price,
         products.list_price_usd,

@@ -77,6 +77,7 @@ final as (
         latest_events.product_code,
         latest_events.npi,
         latest_events.event_id,
+        latest_events.record_id,
         latest_events.provider_name,
         latest_events.provider_name_normalised,
         latest_events.department,
@@ -85,6 +86,8 @@ final as (
         and valid_departments.department_key is not null
         and latest_events.effective_go_live_date <= {{ billing_month_end() }}
         and latest_events.is_billable_product as is_billable,
+        valid_departments.department_key is not null as has_valid_department,
+        latest_events.is_billable_product,
         {{ billing_month_start() }} as billing_month,
         latest_events.effective_go_live_date,
         latest_events.event_at

@@ -16,6 +16,8 @@ final as (
         provider_status,
         department,
         provider_location,
+        source_file_name,
+        source_row_number,
         is_valid_npi,
         has_unknown_status,
         last_modified_at
