@@ -353,11 +353,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
     """The README's picture, from the published marts (the demo's after `make demo`)."""
-    from recon.dashboard.screenshot import take_screenshot
+    from recon.dashboard.screenshot import take_decision_screenshot, take_screenshot
 
     path = Path(args.out)
     take_screenshot(path, month=args.month)
     print(f"wrote {path}")
+    deciding = Path(args.decide_out)
+    take_decision_screenshot(deciding, month=args.month)
+    print(f"wrote {deciding}")
     return 0
 
 
@@ -433,6 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the README's dashboard picture, from the published marts (run after `make demo`)",
     )
     screenshot.add_argument("--out", default=str(PROJECT_DIR / "docs" / "img" / "dashboard.png"))
+    screenshot.add_argument(
+        "--decide-out",
+        default=str(PROJECT_DIR / "docs" / "img" / "deciding.png"),
+        help="the picture of a reviewer deciding (signed in through a local identity provider)",
+    )
     screenshot.add_argument(
         "--month", default=None, help="YYYY-MM the picture must show (default: any)"
     )

@@ -17,6 +17,7 @@ and the audit trail page.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -105,13 +106,32 @@ def history_frame(decisions: list[Any]) -> pd.DataFrame:
     return frame.iloc[::-1].reset_index(drop=True)
 
 
-def _show_history(frame: pd.DataFrame, key: str) -> None:
-    shown = frame.assign(
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values as a person reads them: blank for NULL, Yes/No, times to the second."""
+
+    def word(value: Any) -> Any:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if isinstance(value, pd.Timestamp | datetime):
+            return f"{value:%Y-%m-%d %H:%M:%S}"
+        return value
+
+    return frame.astype(object).apply(lambda column: column.map(word)).rename(columns=header)
+
+
+def _show_history(frame: pd.DataFrame, key: str, small: bool) -> None:
+    """Decisions, newest first: a table on a finding (a few rows), a grid on the audit page."""
+    frame = frame.assign(
         amount=frame["amount"].map(lambda value: "" if value is None else money(value)),
         decision=frame["decision"].map(lambda code: DECISION_WORDS.get(code, code)),
         evidence_sha256=frame["evidence_sha256"].map(lambda value: (value or "")[:12]),
     )
-    st.dataframe(shown.rename(columns=header), hide_index=True, width="stretch", key=key)
+    if small:
+        st.table(shown(frame.drop(columns=["discrepancy_id", "decision_id", "source"])))
+    else:
+        st.dataframe(shown(frame), hide_index=True, width="stretch", key=key)
 
 
 # --------------------------------------------------------------------------- evidence
@@ -122,9 +142,9 @@ def _evidence(source_key: str, discrepancy_id: str) -> pd.DataFrame:
     return evidence_for(discrepancy_id)
 
 
-def evidence_section(finding: pd.Series, source_key: str) -> str | None:
-    """The finding's evidence and its CSV to download; returns the CSV's sha256 (None when
-    the evidence cannot be read: then nobody decides on it)."""
+def evidence_section(finding: pd.Series, source_key: str) -> tuple[str, str] | None:
+    """The finding's evidence and its CSV to download; returns the CSV's sha256 and the
+    invoices' currency (None when the evidence cannot be read: then nobody decides on it)."""
     from recon.evidence import evidence_csv, evidence_sha256
 
     discrepancy_id = finding["discrepancy_id"]
@@ -141,24 +161,15 @@ def evidence_section(finding: pd.Series, source_key: str) -> str | None:
         st.caption(f"Rule: {rule}")
     providers = evidence[evidence["evidence_kind"].isin(["provider", "crm_provider"])]
     if not providers.empty:
-        columns = ["evidence_kind", "npi", "provider_name", "is_counted", "why"]
-        columns += ["source_file", "source_line"]
-        st.dataframe(
-            providers[columns].rename(columns=header),
-            hide_index=True,
-            width="stretch",
-            key=f"evidence-providers-{discrepancy_id}",
-        )
+        columns = ["evidence_kind", "product_code", "npi", "provider_name", "is_counted"]
+        columns += ["why", "source_file", "source_line"]
+        st.table(shown(providers[columns]))
     lines = evidence[evidence["evidence_kind"] == "invoice_line"]
     if not lines.empty:
-        columns = ["invoice_id", "quantity", "unit_price", "invoice_status", "why"]
-        columns += ["source_file", "source_line"]
-        st.dataframe(
-            lines[columns].rename(columns=header),
-            hide_index=True,
-            width="stretch",
-            key=f"evidence-invoices-{discrepancy_id}",
-        )
+        columns = ["invoice_id", "invoice_line_id", "product_code", "quantity", "unit_price"]
+        columns += ["currency", "invoice_status", "is_counted", "why", "source_file"]
+        columns += ["source_line"]
+        st.table(shown(lines[columns]))
     csv = evidence_csv(evidence)
     digest = evidence_sha256(csv)
     st.download_button(
@@ -169,7 +180,8 @@ def evidence_section(finding: pd.Series, source_key: str) -> str | None:
         key=f"evidence-download-{discrepancy_id}",
     )
     st.caption(f"Evidence sha256 {digest}")
-    return digest
+    currencies = set(lines["currency"].dropna()) if "currency" in lines else set()
+    return digest, (currencies.pop() if len(currencies) == 1 else "USD")
 
 
 # --------------------------------------------------------------------------- deciding
@@ -178,7 +190,7 @@ def decision_section(finding: pd.Series, person: Person, source_key: str) -> Non
     viewer)."""
     from recon.decisions import ROLE_DECISIONS
 
-    digest = evidence_section(finding, source_key)
+    evidence = evidence_section(finding, source_key)
     discrepancy_id = finding["discrepancy_id"]
     try:
         store = _store()
@@ -188,15 +200,16 @@ def decision_section(finding: pd.Series, person: Person, source_key: str) -> Non
         return
     if decisions:
         st.markdown("**Decisions recorded on this finding** (newest first)")
-        _show_history(history_frame(decisions), key=f"history-{discrepancy_id}")
+        _show_history(history_frame(decisions), key=f"history-{discrepancy_id}", small=True)
     allowed = ROLE_DECISIONS.get(person.role, ())
     if not person.signed_in:
         return  # the read-only line at the top says why there is no form
     if not person.may_decide or not allowed:
         st.info(f"You are a {ROLE_WORDS[person.role]}: you read the findings, you do not decide.")
         return
-    if digest is None:
+    if evidence is None:
         return
+    digest, currency = evidence
     amount = finding["amount_delta"]
     default = 0.0 if amount is None or pd.isna(amount) else abs(float(amount))
     with st.form(f"decide-{discrepancy_id}", clear_on_submit=True):
@@ -205,7 +218,7 @@ def decision_section(finding: pd.Series, person: Person, source_key: str) -> Non
             "Decision", allowed, format_func=lambda code: DECISION_WORDS.get(code, code)
         )
         value = st.number_input(
-            "Amount (USD; for a credit or a correction, not for a dispute or an acceptance)",
+            f"Amount ({currency}; for a credit or a correction, not a dispute or an acceptance)",
             min_value=0.0,
             value=default,
             step=0.01,
@@ -214,7 +227,7 @@ def decision_section(finding: pd.Series, person: Person, source_key: str) -> Non
         note = st.text_area("Note", placeholder="why, and what was agreed with the customer")
         submitted = st.form_submit_button("Record the decision", type="primary")
     if submitted:
-        record(store, finding, person, decision, value, note, digest)
+        record(store, finding, person, decision, value, currency, note, digest)
 
 
 def record(
@@ -223,6 +236,7 @@ def record(
     person: Person,
     decision: str,
     amount: float,
+    currency: str,
     note: str,
     digest: str,
 ) -> None:
@@ -234,6 +248,7 @@ def record(
         discrepancy_id=finding["discrepancy_id"],
         decision=decision,
         amount=None if decision in WITHOUT_AMOUNT else Decimal(f"{amount:.2f}"),
+        currency=currency,
         note=note.strip() or None,
         decided_by=person.email,
         decided_role=person.role,
@@ -263,7 +278,7 @@ def audit_page(load: Any, source: Any, source_key: str) -> None:
         st.error(f"Cannot read the decisions store: {error}")
         decisions = []
     if decisions:
-        _show_history(history_frame(decisions), key="audit-history")
+        _show_history(history_frame(decisions), key="audit-history", small=False)
     else:
         st.info("No decision has been recorded in the dashboard yet.")
 
@@ -279,9 +294,7 @@ def audit_page(load: Any, source: Any, source_key: str) -> None:
     if resolutions.empty:
         st.info("No decision is in force yet.")
     else:
-        st.dataframe(
-            resolutions.rename(columns=header), hide_index=True, width="stretch", key="in-force"
-        )
+        st.dataframe(shown(resolutions), hide_index=True, width="stretch", key="in-force")
 
     st.markdown("**Draft billing adjustments of the approved decisions**, with their file")
     try:
@@ -292,6 +305,4 @@ def audit_page(load: Any, source: Any, source_key: str) -> None:
     if adjustments.empty:
         st.info("No approved decision has an adjustment yet.")
         return
-    st.dataframe(
-        adjustments.rename(columns=header), hide_index=True, width="stretch", key="adjustments"
-    )
+    st.dataframe(shown(adjustments), hide_index=True, width="stretch", key="adjustments")

@@ -27,6 +27,8 @@ from conftest import MONTH_ONE, MONTH_TWO, build_production, copy_state, discrep
 from dbt_helpers import query
 
 from recon.dashboard import screenshot
+from recon.evidence import evidence_csv, evidence_for, evidence_sha256
+from recon.marts import MartReader
 
 REVIEWER = "sam.reviewer@example.com"
 APPROVER = "ana.approver@example.com"
@@ -86,11 +88,7 @@ def deciding(
     env = {
         **os.environ,
         **settings.dbt_env(),
-        "RECON_OIDC_METADATA_URL": identity_provider,
-        "RECON_OIDC_CLIENT_ID": "recon-dashboard",
-        "RECON_OIDC_CLIENT_SECRET": "test-only-secret",
-        "RECON_DASHBOARD_URL": url,
-        "RECON_ROLES_FILE": str(roles),
+        **screenshot.sign_in_env(identity_provider, url, roles),
         "RECON_ROLE_CLAIM": ROLE_CLAIM,
     }
     log = root / "dashboard.log"
@@ -108,111 +106,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield driver
 
 
-# --------------------------------------------------------------------------- the browser's hands
-def _wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
-
-
-def _body(driver: Any) -> str:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.TAG_NAME, "body").text
-
-
-def _button(driver: Any, label: str) -> Any:
-    from selenium.webdriver.common.by import By
-
-    found = driver.find_elements(By.XPATH, f"//button[normalize-space()='{label}']")
-    return found[0] if found else None
-
-
-def _click(driver: Any, label: str) -> None:
-    _wait(driver, lambda page: _button(page, label)).click()
-
-
-def _choose(driver: Any, label: str, option: str) -> None:
-    """Picks the option containing `option` in the Streamlit selectbox labelled `label`."""
-    from selenium.webdriver.common.by import By
-
-    box = _wait(
-        driver,
-        lambda page: page.find_element(
-            By.XPATH, f"//div[@data-testid='stSelectbox'][.//label[normalize-space()='{label}']]"
-        ),
-    )
-    box.find_element(By.CSS_SELECTOR, "input").click()
-    _wait(
-        driver,
-        lambda page: page.find_element(
-            By.XPATH, f"//*[@role='option'][contains(normalize-space(), '{option}')]"
-        ),
-    ).click()
-
-
-def _sign_in(driver: Any, url: str, person: str) -> None:
-    """Through the identity provider's page, as `person`; back on the dashboard signed in."""
-    from selenium.webdriver.common.by import By
-
-    driver.get(url)
-    _click(driver, "Sign in")
-    _wait(
-        driver, lambda page: page.find_element(By.CSS_SELECTOR, f'button[value="{person}"]')
-    ).click()
-    _wait(driver, lambda page: f"Signed in as {person}" in _body(page))
-
-
-def _sign_out(driver: Any) -> None:
-    """The dashboard's Sign out, then the identity provider's end of session."""
-    _click(driver, "Sign out")
-    _click(driver, "End session")
-    _wait(driver, lambda page: _button(page, "Sign in") is not None)
-
-
 def _open_finding(driver: Any, finding_label: str) -> None:
     """MONTH_ONE in the sidebar, then the finding in the drill-down; waits for its evidence."""
-    _choose(driver, "Billing month", MONTH_ONE)
-    _wait(driver, lambda page: f"Billing month {MONTH_ONE}" in _body(page))
-    _choose(driver, "Finding", finding_label)
-    _wait(driver, lambda page: "Download the evidence (CSV)" in _body(page))
-
-
-def _decide(driver: Any, decision: str, note: str) -> str:
-    """Fills the decision form (the amount left at the finding's) and returns the answer."""
-    from selenium.webdriver.common.by import By
-
-    _choose(driver, "Decision", decision)
-    driver.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Note"]').send_keys(note)
-    _click(driver, "Record the decision")
-    answer = _wait(
-        driver,
-        lambda page: next(
-            (
-                alert.text
-                for alert in page.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')
-                if alert.text.startswith(("Recorded:", "Not recorded:"))
-            ),
-            None,
-        ),
+    screenshot.choose(driver, "Billing month", MONTH_ONE)
+    screenshot.wait(driver, lambda page: f"Billing month {MONTH_ONE}" in screenshot.page_text(page))
+    screenshot.choose(driver, "Finding", finding_label)
+    screenshot.wait(
+        driver, lambda page: "Download the evidence (CSV)" in screenshot.page_text(page)
     )
-    return answer
-
-
-def _options(driver: Any, label: str) -> list[str]:
-    """The options of a selectbox (opened, read, closed)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    box = driver.find_element(
-        By.XPATH, f"//div[@data-testid='stSelectbox'][.//label[normalize-space()='{label}']]"
-    )
-    field = box.find_element(By.CSS_SELECTOR, "input")
-    field.click()
-    options = _wait(driver, lambda page: page.find_elements(By.XPATH, "//*[@role='option']"))
-    texts = [option.text for option in options]
-    field.send_keys(Keys.ESCAPE)
-    return texts
 
 
 # --------------------------------------------------------------------------- the test
@@ -224,36 +125,51 @@ def test_reviewer_proposes_approver_approves_viewer_reads_and_the_next_build_res
     started = time.monotonic()
     acme = "Acme Health"
 
-    # a reviewer (roles file, e-mail in another case) proposes a credit of the finding's amount
-    _sign_in(browser, deciding.url, REVIEWER)
-    assert "Role: reviewer (proposes and disputes)" in _body(browser)
+    # a reviewer (roles file, e-mail in another case) reads the evidence and proposes a credit
+    # of the finding's amount
+    screenshot.sign_in(browser, deciding.url, REVIEWER)
+    assert "Role: reviewer (proposes and disputes)" in screenshot.page_text(browser)
     _open_finding(browser, acme)
-    assert _options(browser, "Decision") == [
+    evidence = evidence_for(CREDITED, MartReader.published(deciding.settings))
+    page = screenshot.page_text(browser)
+    (rule,) = evidence.loc[evidence["evidence_kind"] == "rule", "rule_text"]
+    assert f"Rule: {rule}" in page
+    invoice_lines = evidence[evidence["evidence_kind"] == "invoice_line"]
+    assert list(invoice_lines["invoice_id"]) == ["INV1"]  # conftest: 3 seats on INV1, closed
+    assert "billing_invoice_lines_2026_09.csv" in page and "INV1" in page
+    billable = evidence[(evidence["evidence_kind"] == "provider") & evidence["is_counted"]]
+    assert len(billable) == 2 and all(npi in page for npi in billable["npi"])
+    assert screenshot.options(browser, "Decision") == [
         "Propose a credit",
         "Propose an invoice correction",
         "Dispute the finding",
     ]  # a reviewer cannot approve: no approval is offered
-    answer = _decide(browser, "Propose a credit", "two seats billed too many, see evidence")
+    answer = screenshot.decide(
+        browser, "Propose a credit", "two seats billed too many, see evidence"
+    )
     assert answer.startswith(f"Recorded: Propose a credit of $120.00 by {REVIEWER}"), answer
-    _sign_out(browser)
+    screenshot.sign_out(browser)
 
     # an approver (role from the ID token's claim): no approval without a proposal (four eyes),
     # then the proposed credit approved
-    _sign_in(browser, deciding.url, APPROVER)
-    assert "Role: approver (approves and accepts)" in _body(browser)
+    screenshot.sign_in(browser, deciding.url, APPROVER)
+    assert "Role: approver (approves and accepts)" in screenshot.page_text(browser)
     _open_finding(browser, "@At Health")
-    answer = _decide(browser, "Approve a credit", "no proposal yet")
+    answer = screenshot.decide(browser, "Approve a credit", "no proposal yet")
     assert answer.startswith("Not recorded:") and "two" in answer, answer
     _open_finding(browser, acme)
-    answer = _decide(browser, "Approve a credit", "credit note to send")
+    answer = screenshot.decide(browser, "Approve a credit", "credit note to send")
     assert answer.startswith(f"Recorded: Approve a credit of $120.00 by {APPROVER}"), answer
-    _sign_out(browser)
+    screenshot.sign_out(browser)
 
     # a viewer (signed in, named nowhere) reads, and has no form
-    _sign_in(browser, deciding.url, VIEWER)
+    screenshot.sign_in(browser, deciding.url, VIEWER)
     _open_finding(browser, acme)
-    body = _body(browser)
-    assert "You are a viewer (reads)" in body and _button(browser, "Record the decision") is None
+    body = screenshot.page_text(browser)
+    assert (
+        "You are a viewer (reads)" in body
+        and screenshot.button(browser, "Record the decision") is None
+    )
 
     # the store holds what the pages said, with who, role and the evidence's hash
     stored = FolderDecisionStore(deciding.settings.decisions_dir).history()
@@ -261,7 +177,9 @@ def test_reviewer_proposes_approver_approves_viewer_reads_and_the_next_build_res
         (CREDITED, "PROPOSE_CREDIT", REVIEWER, "reviewer"),
         (CREDITED, "APPROVE_CREDIT", APPROVER, "approver"),
     ]
-    assert all(d.amount == Decimal("120.00") and len(d.evidence_sha256) == 64 for d in stored)
+    # the evidence the deciders were shown, as its CSV (the download) hashes
+    shown = evidence_sha256(evidence_csv(evidence))
+    assert all(d.amount == Decimal("120.00") and d.evidence_sha256 == shown for d in stored)
     browsing = time.monotonic() - started
 
     # the next monthly build reads the stored decisions: the finding is resolved
