@@ -107,16 +107,17 @@ def history_frame(decisions: list[Any]) -> pd.DataFrame:
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """Values as a person reads them: blank for NULL, Yes/No, times to the second."""
+    """Values as a person reads them, as text: blank for NULL, Yes/No, times to the second,
+    dates as dates, numbers as written (a decimal keeps its cents)."""
 
-    def word(value: Any) -> Any:
+    def word(value: Any) -> str:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return ""
         if isinstance(value, bool):
             return "Yes" if value else "No"
         if isinstance(value, pd.Timestamp | datetime):
-            return f"{value:%Y-%m-%d %H:%M:%S}"
-        return value
+            return f"{value:%Y-%m-%d %H:%M:%S}".removesuffix(" 00:00:00")
+        return str(value)
 
     return frame.astype(object).apply(lambda column: column.map(word)).rename(columns=header)
 

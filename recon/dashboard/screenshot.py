@@ -143,9 +143,13 @@ def load_page(driver: Any, url: str, timeout: float = 90) -> None:
 
 # --------------------------------------------------------------------------- a person's hands
 def wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
+    """`condition(driver)` once truthy; an element replaced by a rerun or a page being
+    loaded is looked for again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    ignored = (StaleElementReferenceException,)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
 def page_text(driver: Any) -> str:

@@ -14,6 +14,7 @@ line has the approved amount.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -197,3 +198,66 @@ def test_reviewer_proposes_approver_approves_viewer_reads_and_the_next_build_res
     )
     print(f"browser {browsing:.0f} s, build {time.monotonic() - started - browsing:.0f} s")
     assert time.monotonic() - started < 120
+
+
+# --------------------------------------------------------------------------- roles, no browser
+def test_the_role_comes_from_the_claim_then_the_roles_file_else_viewer(tmp_path: Path):
+    from recon.dashboard.auth import person_from_claims, read_roles
+
+    roles_path = tmp_path / "roles.yml"
+    roles_path.write_text("Sam@Example.com: reviewer\nana@example.com: APPROVER\n", "utf-8")
+    roles = read_roles(roles_path)
+    assert roles == {"sam@example.com": "reviewer", "ana@example.com": "approver"}
+
+    def role(claims: dict) -> tuple[str, str]:
+        person = person_from_claims(claims, "groups", roles, roles_path)
+        return person.role, person.role_from
+
+    assert role({"email": "SAM@example.com"}) == ("reviewer", str(roles_path))
+    assert role({"email": "sam@example.com", "groups": ["staff", "approver"]}) == (
+        "approver",
+        "claim groups",
+    )  # the claim comes first; a list grants its highest role
+    assert role({"email": "ana@example.com", "groups": "staff"}) == ("approver", str(roles_path))
+    assert role({"email": "new@example.com"}) == ("viewer", "default")  # signed in, not named
+    nobody = person_from_claims({"name": "No Mail"}, None, {"": "approver"}, roles_path)
+    assert (nobody.role, nobody.may_decide) == ("viewer", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("sam@example.com: admin\n", "'admin' is not a role"),
+        ("- sam@example.com\n", "must map e-mail addresses to roles"),
+        ("sam: reviewer\n", "'sam' is not an e-mail address"),
+        ("sam@example.com: [reviewer\n", "is not valid YAML"),
+    ],
+)
+def test_a_wrong_roles_file_is_refused_whole_naming_why(tmp_path: Path, text: str, complaint):
+    from recon.dashboard.auth import RolesFileError, read_roles
+
+    roles_path = tmp_path / "roles.yml"
+    roles_path.write_text(text, encoding="utf-8")
+    with pytest.raises(RolesFileError, match=re.escape(complaint)):
+        read_roles(roles_path)
+
+
+def test_the_sign_in_settings_become_streamlits_auth_section(tmp_path: Path):
+    import tomllib
+
+    from recon.dashboard.auth import auth_secrets_toml, read_roles
+
+    env = {
+        "RECON_OIDC_METADATA_URL": "https://id.example.com/.well-known/openid-configuration",
+        "RECON_OIDC_CLIENT_ID": "recon",
+        "RECON_OIDC_CLIENT_SECRET": 'a "quoted" secret\\',
+    }
+    auth = tomllib.loads(auth_secrets_toml(8502, env))["auth"]
+    assert auth["redirect_uri"] == "http://localhost:8502/oauth2callback"
+    assert auth["client_secret"] == 'a "quoted" secret\\'
+    assert auth["server_metadata_url"] == env["RECON_OIDC_METADATA_URL"]
+    assert len(auth["cookie_secret"]) == 64
+    with pytest.raises(ValueError, match="RECON_OIDC_CLIENT_SECRET"):
+        auth_secrets_toml(8502, {**env, "RECON_OIDC_CLIENT_SECRET": ""})
+    # the committed roles file is valid and names nobody (the examples are comments)
+    assert read_roles(Path(__file__).resolve().parents[2] / "access" / "roles.yml") == {}
