@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -158,7 +158,7 @@ def _amount(value: Any) -> Decimal:
         raise DecisionRefused(f"the amount {value!r} is not a number") from None
     if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
         raise DecisionRefused(f"the amount {value!r} is not a usable amount")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def normalised(decision: Decision) -> Decision:

@@ -275,3 +275,67 @@ def test_the_reporting_role_is_granted_on_the_published_schema_only(
     }
     assert "rpt_finance_report" in granted
     assert not any(granted.values()), {name: g for name, g in granted.items() if g}
+
+
+# --------------------------------------------------------------------------- the decision store
+def test_the_decision_store_on_snowflake(emulator_port: int, tmp_path: Path) -> None:
+    """recon/decisions.py's Snowflake store on the emulator: record, history, the four-eyes
+    refusal in its INSERT ... SELECT, and dbt's staging reading the table."""
+    from decimal import Decimal
+
+    from recon.decisions import Decision, DecisionRefused, SnowflakeDecisionStore
+
+    schema = "decisions_test"
+    with emulator_connection(emulator_port) as connection:
+        _execute(connection, f"drop schema if exists {schema} cascade")
+    store = SnowflakeDecisionStore(lambda: emulator_connection(emulator_port), schema)
+    store.create_table()
+    finding = "0123456789abcdef0123456789abcdef"
+    at = datetime.datetime(2026, 10, 3, 15, 30, 0, 123456, tzinfo=datetime.UTC)
+
+    def decide(code: str, by: str, role: str, amount: str | None, minutes: int) -> Decision:
+        return Decision(
+            discrepancy_id=finding,
+            decision=code,
+            decided_by=by,
+            decided_role=role,
+            amount=None if amount is None else Decimal(amount),
+            decided_at=at + datetime.timedelta(minutes=minutes),
+            note='credit note, "INV1"',
+        )
+
+    with pytest.raises(DecisionRefused, match="needs two people"):
+        store.record(decide("APPROVE_CREDIT", "fin@example.com", "approver", "120", 0))
+    proposal = store.record(decide("PROPOSE_CREDIT", "cs@example.com", "reviewer", "120", 1))
+    with pytest.raises(DecisionRefused, match="cannot also approve"):
+        store.record(decide("APPROVE_CREDIT", "CS@example.com", "approver", "120", 2))
+    with pytest.raises(DecisionRefused, match="reviewer, who may record"):
+        store.record(decide("APPROVE_CREDIT", "cs@example.com", "reviewer", "120", 2))
+    approval = store.record(decide("APPROVE_CREDIT", "fin@example.com", "approver", "120", 3))
+    with pytest.raises(DecisionRefused, match="already stored"):
+        store.record(approval)
+    assert store.history(finding) == [proposal, approval]  # read back exactly, oldest first
+    assert store.history("f" * 32) == []
+
+    env = {
+        **dbt_env_isolated(),
+        "RECON_DECISIONS_SCHEMA": schema,
+        "RECON_EMULATOR_PORT": str(emulator_port),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
+    dbt = Path(sys.executable).parent / "dbt"
+    args = ["run", "--project-dir", str(PROJECT_DIR), "--target", EMULATOR]
+    args += ["--profiles-dir", str(PROJECT_DIR / "profiles")]
+    args += ["--select", "base_resolutions__stored_decisions"]
+    result = subprocess.run([str(dbt), *args], env=env, cwd=PROJECT_DIR, capture_output=True,
+                            text=True, timeout=DBT_TIMEOUT_SECONDS)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:]
+    with emulator_connection(emulator_port) as connection:
+        rows = _rows(connection, "recon_build.base_resolutions__stored_decisions")
+    assert [(row[0], row[2], row[-2]) for row in rows] == sorted(
+        [
+            (proposal.decision_id, "PROPOSE_CREDIT", Decimal("120")),
+            (approval.decision_id, "APPROVE_CREDIT", Decimal("120")),
+        ]
+    )

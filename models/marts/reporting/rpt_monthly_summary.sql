@@ -78,6 +78,9 @@ resolutions_by_month as (
         billing_month,
         sum(case when resolution_status = 'open' then 1 else 0 end) as open_findings,
         sum(case when resolution_status = 'disputed' then 1 else 0 end) as disputed_findings,
+        sum(case when resolution_status = 'proposed' then 1 else 0 end) as proposed_findings,
+        sum(case when resolution_status = 'awaiting_approval' then 1 else 0 end)
+            as awaiting_approval_findings,
         sum(case when resolution_status = 'resolved' then 1 else 0 end) as resolved_findings,
         sum(case when is_reopened then 1 else 0 end) as reopened_findings,
         sum(case when not is_material then 1 else 0 end) as immaterial_findings,
@@ -161,6 +164,9 @@ final as (
         cast(coalesce(findings_by_month.underbilled_amount, 0) as decimal(18, 2)) as underbilled_amount,
         cast(coalesce(resolutions_by_month.open_findings, 0) as bigint) as open_findings,
         cast(coalesce(resolutions_by_month.disputed_findings, 0) as bigint) as disputed_findings,
+        cast(coalesce(resolutions_by_month.proposed_findings, 0) as bigint) as proposed_findings,
+        cast(coalesce(resolutions_by_month.awaiting_approval_findings, 0) as bigint)
+            as awaiting_approval_findings,
         cast(coalesce(resolutions_by_month.resolved_findings, 0) as bigint) as resolved_findings,
         cast(coalesce(resolutions_by_month.reopened_findings, 0) as bigint) as reopened_findings,
         cast(coalesce(resolutions_by_month.immaterial_findings, 0) as bigint) as immaterial_findings,

@@ -1,25 +1,45 @@
--- One row per decision recorded on an account finding (the discrepancy_resolutions seed),
--- with its rank among the finding's decisions (1 = the latest, which is in force).
+-- One row per decision on an account finding, wherever it was recorded: the rows of
+-- resolutions/discrepancy_resolutions.csv (reviewed in git) and the decisions recorded in the
+-- dashboard (the decision store), in the same columns, with the decision's rank among the
+-- finding's decisions (1 = the latest by decided_at, which is in force).
 with
 
-discrepancy_resolutions as (
-    select * from {{ ref('discrepancy_resolutions') }}
+csv_decisions as (
+    select * from {{ ref('base_resolutions__csv_decisions') }}
 ),
 
-decisions_cleaned as (
+stored_decisions as (
+    select * from {{ ref('base_resolutions__stored_decisions') }}
+),
+
+decisions_unioned as (
     select
-        -- ids
-        lower(trim(cast(discrepancy_id as {{ dbt.type_string() }}))) as discrepancy_id,
-        -- strings
-        upper(trim(cast(decision as {{ dbt.type_string() }}))) as decision,
-        trim(cast(decided_by as {{ dbt.type_string() }})) as decided_by,
-        coalesce(upper(trim(cast(currency as {{ dbt.type_string() }}))), 'USD') as currency,
-        trim(cast(note as {{ dbt.type_string() }})) as note,
-        -- numbers
-        cast(amount as decimal(18, 2)) as amount,
-        -- timestamps
-        cast(decided_at as timestamp) as decided_at
-    from discrepancy_resolutions
+        decision_id,
+        discrepancy_id,
+        decision,
+        decided_by,
+        decided_role,
+        currency,
+        note,
+        evidence_sha256,
+        source,
+        amount,
+        decided_at
+    from csv_decisions
+    union all
+    select
+        decision_id,
+        discrepancy_id,
+        decision,
+        decided_by,
+        decided_role,
+        currency,
+        note,
+        evidence_sha256,
+        source,
+        amount,
+        decided_at
+    from stored_decisions
 ),
 
 final as (
@@ -27,9 +47,9 @@ final as (
         *,
         row_number() over (
             partition by discrepancy_id
-            order by decided_at desc, decision asc
+            order by decided_at desc, decision asc, decision_id asc
         ) as decision_rank
-    from decisions_cleaned
+    from decisions_unioned
 )
 
 select * from final
