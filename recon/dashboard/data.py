@@ -77,8 +77,25 @@ QUERIES = {
         order by decided_at desc, discrepancy_id""",
     # the draft billing adjustments of the approved decisions, every month
     "adjustments": """
-        select * from {schema}.fct_billing_adjustments
-        order by settled_in_month desc, invoice_id, discrepancy_id""",
+        select
+            settled_in_month,
+            adjustment_kind,
+            invoice_id,
+            invoice_line_id,
+            customer_name,
+            product_code,
+            quantity,
+            unit_price,
+            amount,
+            currency,
+            reason,
+            decision,
+            decided_by,
+            decided_at,
+            discrepancy_id,
+            decision_id
+        from {schema}.fct_billing_adjustments
+        order by settled_in_month desc, invoice_id, line_number, discrepancy_id""",
     "data_quality": """
         select source, issue, column_name, count(*) as issues
         from {schema}.fct_data_quality_issues

@@ -269,6 +269,15 @@ def record(
 
 
 # --------------------------------------------------------------------------- audit trail
+def adjustments_file(settled_in_month: Any) -> str:
+    """The monthly job's adjustments CSV that holds a month's lines (recon/export.py)."""
+    from recon.config import Settings
+    from recon.export import report_folder
+
+    month = pd.Timestamp(settled_in_month).strftime("%Y-%m")
+    return str(report_folder(Settings.from_env(), month) / f"adjustments_{month}.csv")
+
+
 def audit_page(load: Any, source: Any, source_key: str) -> None:
     """Every decision, the decision in force per finding, and the adjustment lines."""
     st.subheader("Audit trail: who decided what, when, on which finding, with which evidence")
@@ -306,4 +315,5 @@ def audit_page(load: Any, source: Any, source_key: str) -> None:
     if adjustments.empty:
         st.info("No approved decision has an adjustment yet.")
         return
+    adjustments["file"] = adjustments["settled_in_month"].map(adjustments_file)
     st.dataframe(shown(adjustments), hide_index=True, width="stretch", key="adjustments")

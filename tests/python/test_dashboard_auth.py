@@ -121,6 +121,8 @@ def _open_finding(driver: Any, finding_label: str) -> None:
 def test_reviewer_proposes_approver_approves_viewer_reads_and_the_next_build_resolves(
     deciding: Deciding, browser: Any
 ):
+    from selenium.webdriver.common.by import By
+
     from recon.decisions import FolderDecisionStore
 
     started = time.monotonic()
@@ -196,6 +198,29 @@ def test_reviewer_proposes_approver_approves_viewer_reads_and_the_next_build_res
         APPROVER,
         Decimal("120.00"),
     )
+    # its draft adjustment: a credit note on the closed invoice INV1 for the approved 120.00
+    adjustments = query(
+        deciding.settings.duckdb_path,
+        f"""select adjustment_kind, invoice_id, decided_by, amount, approved_amount,
+                   settled_in_month
+            from recon.fct_billing_adjustments where discrepancy_id = '{CREDITED}'""",
+    )
+    assert {row[:3] for row in adjustments} == {("credit_note", "INV1", APPROVER)}
+    assert abs(sum(row[3] for row in adjustments)) == Decimal("120.00")
+    assert {abs(row[4]) for row in adjustments} == {Decimal("120.00")}  # signed for import
+
+    # the audit trail page, read by the viewer: both decisions and the adjustment line (the
+    # grids' cells are read from their accessible text)
+    browser.get(f"{deciding.url}/audit")
+
+    def audit_text(page: Any) -> str:
+        return page.find_element(By.TAG_NAME, "body").get_attribute("textContent")
+
+    screenshot.wait(browser, lambda page: "credit_note" in audit_text(page))
+    audit = audit_text(browser)
+    assert f"{APPROVER}approverApprove a credit$120.00" in audit
+    assert f"{REVIEWER}reviewerPropose a credit$120.00" in audit
+    assert "INV1" in audit.split("Draft billing adjustments")[1]
     print(f"browser {browsing:.0f} s, build {time.monotonic() - started - browsing:.0f} s")
     assert time.monotonic() - started < 120
 
