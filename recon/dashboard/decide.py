@@ -84,7 +84,12 @@ def who_is_here() -> Person | None:
         roles = {}
     person = person_from_claims(user, os.environ.get("RECON_ROLE_CLAIM") or None, roles, path)
     st.sidebar.markdown(f"Signed in as **{person.email or person.name}**")
-    st.sidebar.caption(f"Role: {ROLE_WORDS[person.role]} (from {person.role_from})")
+    origin = person.role_from
+    if origin == str(path):  # the roles file, named as in the repository when it is there
+        from recon.config import PROJECT_DIR
+
+        origin = str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else origin
+    st.sidebar.caption(f"Role: {ROLE_WORDS[person.role]} (from {origin})")
     if st.sidebar.button("Sign out"):
         st.logout()
     if person.role != "viewer" and not person.email:

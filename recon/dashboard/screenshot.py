@@ -5,8 +5,8 @@
 
 The second picture is a reviewer deciding: a local OpenID Connect provider
 (oidc-provider-mock, a development dependency) signs in a demo reviewer named in a temporary
-roles file, who opens the largest finding, reads its evidence and proposes a credit, recorded
-in a temporary decision store (the demo's own store is never written).
+roles file, who opens the largest overbilling, reads its evidence and proposes a credit,
+recorded in a temporary decision store (the demo's own store is never written).
 
 `recon dashboard` is started on a free port over the published marts (RECON_* settings, as
 for any reader), Debian's headless Chromium (`make browser`) loads the page through
@@ -181,8 +181,18 @@ def _selectbox(driver: Any, label: str) -> Any:
     )
 
 
+def settle(driver: Any) -> None:
+    """Waits for the rerun a widget started to finish (Streamlit's running icon gone)."""
+    from selenium.webdriver.common.by import By
+
+    time.sleep(0.5)
+    running = '[data-testid="stStatusWidgetRunningIcon"]'
+    wait(driver, lambda page: not page.find_elements(By.CSS_SELECTOR, running))
+
+
 def choose(driver: Any, label: str, option: str) -> None:
-    """Picks the first option containing `option` in the selectbox labelled `label`."""
+    """Picks the first option containing `option` in the selectbox labelled `label`, and
+    waits for the page's rerun."""
     from selenium.webdriver.common.by import By
 
     _selectbox(driver, label).find_element(By.CSS_SELECTOR, "input").click()
@@ -192,6 +202,7 @@ def choose(driver: Any, label: str, option: str) -> None:
             By.XPATH, f"//*[@role='option'][contains(normalize-space(), '{option}')]"
         ),
     ).click()
+    settle(driver)
 
 
 def options(driver: Any, label: str) -> list[str]:
@@ -291,7 +302,7 @@ DEMO_REVIEWER = "reviewer@example.com"
 
 def take_decision_screenshot(path: Path, month: str | None = None) -> None:
     """docs/img/deciding.png: a demo reviewer, signed in through a local OpenID Connect
-    provider, proposes a credit on the largest finding after reading its evidence; the
+    provider, proposes a credit on the largest overbilling after reading its evidence; the
     decision goes to a temporary store."""
     from selenium.webdriver.common.by import By
 
@@ -325,6 +336,9 @@ def take_decision_screenshot(path: Path, month: str | None = None) -> None:
                 wait(driver, lambda page: "Download the evidence (CSV)" in page_text(page))
                 if month and f"Billing month {month}" not in page_text(driver):
                     raise RuntimeError(f"the dashboard does not open on {month}")
+                # the largest overbilling (a positive dollar impact): a credit is its remedy
+                choose(driver, "Finding", "Billing mismatch, $")
+                wait(driver, lambda page: "Download the evidence (CSV)" in page_text(page))
                 answer = decide(driver, "Propose a credit", "two seats billed too many")
                 if not answer.startswith("Recorded:"):
                     raise RuntimeError(f"the demo proposal was not recorded: {answer}")
