@@ -207,6 +207,9 @@ def decision_section(finding: pd.Series, person: Person, source_key: str) -> Non
     if decisions:
         st.markdown("**Decisions recorded on this finding** (newest first)")
         _show_history(history_frame(decisions), key=f"history-{discrepancy_id}", small=True)
+    recorded = st.session_state.pop(f"recorded-{discrepancy_id}", None)
+    if recorded:
+        st.success(recorded)
     allowed = ROLE_DECISIONS.get(person.role, ())
     if not person.signed_in:
         return  # the read-only line at the top says why there is no form
@@ -266,11 +269,13 @@ def record(
         st.error(f"Not recorded: {refusal}")
         return
     amount_words = "" if recorded.amount is None else f" of {money(recorded.amount)}"
-    st.success(
+    # shown after the rerun, under the finding's decisions that now include this one
+    st.session_state[f"recorded-{recorded.discrepancy_id}"] = (
         f"Recorded: {DECISION_WORDS.get(recorded.decision, recorded.decision)}{amount_words} "
         f"by {recorded.decided_by} at {recorded.decided_at:%Y-%m-%d %H:%M} UTC. "
         "The next monthly run shows it."
     )
+    st.rerun()
 
 
 # --------------------------------------------------------------------------- audit trail

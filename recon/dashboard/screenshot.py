@@ -300,6 +300,37 @@ def take_screenshot(path: Path, month: str | None = None) -> None:
 DEMO_REVIEWER = "reviewer@example.com"
 
 
+def _overbilling_with_providers() -> str:
+    """The drill-down label of the latest month's largest overbilling with billable providers
+    (its evidence has every kind of row): a credit is its remedy."""
+    from recon.marts import MartReader
+
+    rows = (
+        MartReader.from_env()
+        .query(
+            """
+        select findings.customer_name, findings.product_code
+        from {schema}.fct_billing_discrepancies as findings
+        where findings.discrepancy_type = 'OVERBILLED'
+            and findings.billing_month = (
+                select max(billing_month) from {schema}.fct_billing_discrepancies
+            )
+            and exists (
+                select 1 from {schema}.rpt_finding_evidence as evidence
+                where evidence.discrepancy_id = findings.discrepancy_id
+                    and evidence.evidence_kind = 'provider' and evidence.is_counted
+            )
+        order by findings.amount_delta desc, findings.customer_key, findings.product_code
+        limit 1"""
+        )
+        .rows
+    )
+    if not rows:
+        raise RuntimeError("the latest month has no overbilling with billable providers")
+    customer, product = rows[0]
+    return f"{customer} / {product}: "
+
+
 def take_decision_screenshot(path: Path, month: str | None = None) -> None:
     """docs/img/deciding.png: a demo reviewer, signed in through a local OpenID Connect
     provider, proposes a credit on the largest overbilling after reading its evidence; the
@@ -311,20 +342,22 @@ def take_decision_screenshot(path: Path, month: str | None = None) -> None:
     except ImportError as error:
         raise RuntimeError("oidc-provider-mock is missing: `make install` installs it") from error
 
-    reviewer = User(sub=DEMO_REVIEWER, claims={"email": DEMO_REVIEWER, "name": "Demo Reviewer"})
+    finding = _overbilling_with_providers()
+    claims = {"email": DEMO_REVIEWER, "name": "Demo Reviewer", "recon_role": "reviewer"}
+    reviewer = User(sub=DEMO_REVIEWER, claims=claims)
     with (
         tempfile.TemporaryDirectory(prefix="recon-screenshot-") as folder,
         run_server_in_thread(port=0, user_claims=[reviewer]) as provider,
     ):
         work = Path(folder)
-        roles = work / "roles.yml"
-        roles.write_text(f"{DEMO_REVIEWER}: reviewer\n", encoding="utf-8")
+        roles = work / "roles.yml"  # none: the role is the ID token's claim
         port = free_port()
         url = f"http://localhost:{port}"
         metadata = f"http://localhost:{provider.server_port}/.well-known/openid-configuration"
         env = {
             **os.environ,
             **sign_in_env(metadata, url, roles),
+            "RECON_ROLE_CLAIM": "recon_role",
             "RECON_DECISIONS_DIR": str(work / "decisions"),  # never the demo's own store
         }
         log = work / "dashboard.log"
@@ -336,16 +369,16 @@ def take_decision_screenshot(path: Path, month: str | None = None) -> None:
                 wait(driver, lambda page: "Download the evidence (CSV)" in page_text(page))
                 if month and f"Billing month {month}" not in page_text(driver):
                     raise RuntimeError(f"the dashboard does not open on {month}")
-                # the largest overbilling (a positive dollar impact): a credit is its remedy
-                choose(driver, "Finding", "Billing mismatch, $")
+                choose(driver, "Finding", finding)
                 wait(driver, lambda page: "Download the evidence (CSV)" in page_text(page))
-                answer = decide(driver, "Propose a credit", "two seats billed too many")
+                answer = decide(driver, "Propose a credit", "seats without a live provider")
                 if not answer.startswith("Recorded:"):
                     raise RuntimeError(f"the demo proposal was not recorded: {answer}")
-                heading = driver.find_element(
-                    By.XPATH, "//*[starts-with(normalize-space(), 'Drill down')]"
+                # the finding's decisions in the middle: its evidence above, the form below
+                middle = driver.find_element(
+                    By.XPATH, "//p[starts-with(normalize-space(), 'Decisions recorded')]"
                 )
-                driver.execute_script("arguments[0].scrollIntoView(true);", heading)
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", middle)
                 time.sleep(2)
                 picture = work / "deciding.png"
                 if not driver.save_screenshot(str(picture)):
