@@ -274,6 +274,36 @@ class DecisionStore(ABC):
         """Where the decisions are, for a person."""
 
 
+def csv_decision_id(
+    discrepancy_id: str,
+    decision: str,
+    decided_by: str,
+    decided_at: datetime,
+    amount: Decimal | None,
+    currency: str = "USD",
+    note: str | None = None,
+) -> str:
+    """The decision_id the build gives a row of discrepancy_resolutions.csv (values as the
+    staging model cleans them): md5 of its values in uuid form
+    (models/staging/resolutions/base/base_resolutions__csv_decisions.sql)."""
+    import hashlib
+
+    seconds = int((decided_at.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds())
+    text = "|".join(
+        [
+            discrepancy_id,
+            decision,
+            decided_by,
+            str(seconds),
+            "" if amount is None else f"{amount:.2f}",
+            currency,
+            note or "",
+        ]
+    )
+    digest = hashlib.md5(text.encode("utf-8")).hexdigest()
+    return str(uuid.UUID(digest))
+
+
 # --------------------------------------------------------------------------- the folder store
 def to_json(decision: Decision) -> str:
     """A decision as its stored JSON object (amount as text: exact cents)."""

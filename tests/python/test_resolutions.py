@@ -17,7 +17,7 @@ from dbt_helpers import query
 
 from recon.config import Settings
 from recon.dbt import run_dbt
-from recon.decisions import Decision, FolderDecisionStore, to_json
+from recon.decisions import Decision, FolderDecisionStore, csv_decision_id, to_json
 from recon.export import export_month
 
 
@@ -339,6 +339,10 @@ def test_a_stored_decision_is_read_like_a_csv_row(stored_build, decided_history)
     assert from_store["decision_id"] == stored_build["stored"].decision_id
     assert from_store["decision_count"] == 2  # the proposal and the approval
     assert (from_csv["decision_source"], from_csv["decided_role"]) == ("csv", "csv")
+    assert from_csv["decision_id"] == csv_decision_id(
+        ids["csv"], "APPROVE_CREDIT", APPROVER, datetime(2026, 10, 3, 15, 30), Decimal("120"),
+        "USD", "credit note",
+    )  # fmt: skip
     # a fresh clone has no decision folder: the build reads no stored decision, no error
     empty = query(
         decided_history.duckdb_path, "select count(*) from recon.base_resolutions__stored_decisions"

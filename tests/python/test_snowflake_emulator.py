@@ -278,9 +278,12 @@ def test_the_reporting_role_is_granted_on_the_published_schema_only(
 
 
 # --------------------------------------------------------------------------- the decision store
-def test_the_decision_store_on_snowflake(emulator_port: int, tmp_path: Path) -> None:
+def test_the_decision_store_on_snowflake(
+    emulator_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """recon/decisions.py's Snowflake store on the emulator: record, history, the four-eyes
-    refusal in its INSERT ... SELECT, and dbt's staging reading the table."""
+    refusal in its INSERT ... SELECT, and dbt's staging reading the table beside a CSV row (whose
+    decision_id is the one recon.decisions.csv_decision_id computes, as on DuckDB)."""
     from decimal import Decimal
 
     from recon.decisions import Decision, DecisionRefused, SnowflakeDecisionStore
@@ -317,25 +320,54 @@ def test_the_decision_store_on_snowflake(emulator_port: int, tmp_path: Path) -> 
     assert store.history(finding) == [proposal, approval]  # read back exactly, oldest first
     assert store.history("f" * 32) == []
 
+    # dbt on the emulator: the CSV seed and the stored table, unioned by the staging model
+    from recon.dbt import dbt_args, dbt_env
+    from recon.decisions import csv_decision_id
+
+    resolutions_dir = tmp_path / "resolutions"
+    resolutions_dir.mkdir()
+    (resolutions_dir / "discrepancy_resolutions.csv").write_text(
+        "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
+        f"{'e' * 32},approve_credit,fin@example.com,2026-10-04T08:00:00,80.5,,by pull request\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        **{
+            **_settings("recon").__dict__,
+            "seeds_dir": PROJECT_DIR / "seeds",
+            "resolutions_dir": resolutions_dir,
+            "decisions_schema": schema,
+        }
+    )
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))  # where seeds are staged
     env = {
         **dbt_env_isolated(),
-        "RECON_DECISIONS_SCHEMA": schema,
+        **dbt_env(settings),
         "RECON_EMULATOR_PORT": str(emulator_port),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
     }
     dbt = Path(sys.executable).parent / "dbt"
-    args = ["run", "--project-dir", str(PROJECT_DIR), "--target", EMULATOR]
-    args += ["--profiles-dir", str(PROJECT_DIR / "profiles")]
-    args += ["--select", "base_resolutions__stored_decisions"]
+    args = dbt_args("build", settings, "--resource-type", "seed", "--resource-type", "model",
+                    "--select", "+stg_resolutions__discrepancy_decisions")  # fmt: skip
     result = subprocess.run([str(dbt), *args], env=env, cwd=PROJECT_DIR, capture_output=True,
                             text=True, timeout=DBT_TIMEOUT_SECONDS)  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
     with emulator_connection(emulator_port) as connection:
-        rows = _rows(connection, "recon_build.base_resolutions__stored_decisions")
-    assert [(row[0], row[2], row[-2]) for row in rows] == sorted(
-        [
-            (proposal.decision_id, "PROPOSE_CREDIT", Decimal("120")),
-            (approval.decision_id, "APPROVE_CREDIT", Decimal("120")),
-        ]
-    )
+        cursor = connection.cursor()
+        cursor.execute(
+            "select decision_id, decision, source, decided_role, amount, currency, note"
+            " from recon_build.stg_resolutions__discrepancy_decisions order by decided_at"
+        )
+        rows = cursor.fetchall()
+    from_csv = csv_decision_id(
+        "e" * 32, "APPROVE_CREDIT", "fin@example.com", datetime.datetime(2026, 10, 4, 8),
+        Decimal("80.50"), "USD", "by pull request",
+    )  # fmt: skip
+    assert [tuple(row) for row in rows] == [
+        (proposal.decision_id, "PROPOSE_CREDIT", "dashboard", "reviewer", Decimal("120.00"),
+         "USD", 'credit note, "INV1"'),
+        (approval.decision_id, "APPROVE_CREDIT", "dashboard", "approver", Decimal("120.00"),
+         "USD", 'credit note, "INV1"'),
+        (from_csv, "APPROVE_CREDIT", "csv", "csv", Decimal("80.50"), "USD", "by pull request"),
+    ]  # fmt: skip
