@@ -138,6 +138,8 @@ def summary_markdown(
         f"| {vocabulary.header('raw_file_warnings')} | {len(validation.warnings)} |",
         "",
         f"Report: `{report.csv_path}` and `{report.xlsx_path}`",
+        f"Billing adjustments to import ({report.adjustment_lines} lines): "
+        f"`{report.adjustments_csv_path}`",
     ]
     if validation.data_docs_index:
         lines.append(f"Raw-file checks (Great Expectations): `{validation.data_docs_index}`")
@@ -305,6 +307,8 @@ def monthly_reconciliation(billing_month: str | None = None) -> dict[str, Any]:
         "billing_month": month,
         "report_csv": str(report.csv_path),
         "report_xlsx": str(report.xlsx_path),
+        "adjustments_csv": str(report.adjustments_csv_path),
+        "adjustment_lines": report.adjustment_lines,
         "data_docs": str(validation.data_docs_index) if validation.data_docs_index else None,
         "dbt_docs": str(dbt_docs),
         "report_rows": report.report_rows,

@@ -148,6 +148,7 @@ def _run_flow(args: argparse.Namespace) -> int:
     )
     print(f"report: {result['report_csv']}")
     print(f"        {result['report_xlsx']}")
+    print(f"billing adjustments ({result['adjustment_lines']} lines): {result['adjustments_csv']}")
     if result["data_docs"]:
         print(f"raw-file checks: {result['data_docs']}")
     print(f"dbt docs: {result['dbt_docs']}")

@@ -5,13 +5,18 @@ In RECON_REPORT_DIR/YYYY-MM/:
 - `reconciliation_YYYY-MM.csv`: the month's rows of rpt_finance_report, by impact_rank (every
   customer and product, a match listed as a match), the marts' column names, UTF-8 with a
   byte-order mark (so that Excel reads accented names right), NULL as an empty cell;
+- `adjustments_YYYY-MM.csv`: the draft billing adjustments settled by the month's run
+  (fct_billing_adjustments), one line per adjustment in the columns ADJUSTMENTS_CSV_COLUMNS,
+  amounts in the invoice's currency, for the billing system's import (README); the header
+  alone when the run settled no approval;
 - `reconciliation_YYYY-MM.xlsx`, for a controller to read, print and send on, sheets in the
   order people read them:
   Summary (the month in a few numbers), Findings (one row per finding of
   fct_billing_discrepancies, the same rows as the dashboard: product findings by dollar
   impact, then the account-level findings, which are about the customer, product "All
   products", with no dollar impact of their own), All customer-products (rpt_finance_report,
-  as the CSV), Provider findings, Entitlements (usage against the contracted seats, true-up
+  as the CSV), Provider findings, Adjustments (the draft billing adjustments the month's run
+  settled, fct_billing_adjustments), Entitlements (usage against the contracted seats, true-up
   at list price), Data quality (fct_data_quality_issues and the raw-file validation
   warnings) and Trend (a chart of the billing match rate and the overbilled and underbilled
   dollars over the months, above the table of every month run).
@@ -62,6 +67,7 @@ SHEETS = (
     "Findings",
     "All customer-products",
     "Provider findings",
+    "Adjustments",
     "Entitlements",
     "Data quality",
     "Trend",
@@ -101,7 +107,37 @@ QUERIES = {
         order by abs(amount_delta) desc, customer_key, product_code nulls first""",
     "trend": """
         select * from {schema}.rpt_monthly_summary order by billing_month""",
+    "adjustments": """
+        select * from {schema}.fct_billing_adjustments
+        where billing_month = ?
+        order by customer_name, customer_key, invoice_id nulls last, decision_id, line_number""",
 }
+
+# The month's draft billing adjustments for the billing system's import (README, "Billing
+# adjustments"): one line per adjustment, amounts in the invoice's currency, these columns in
+# this order; the file has its header even when the month settled nothing.
+ADJUSTMENTS_CSV_COLUMNS = (
+    "adjustment_id",
+    "adjustment_kind",
+    "invoice_id",
+    "invoice_line_id",
+    "account_id",
+    "customer_name",
+    "product_code",
+    "quantity",
+    "original_quantity",
+    "corrected_quantity",
+    "unit_price",
+    "amount",
+    "currency",
+    "reason",
+    "discrepancy_id",
+    "decision_id",
+    "decided_by",
+    "decided_at",
+    "finding_month",
+    "settled_in_month",
+)
 
 
 class NothingToExport(RuntimeError):
@@ -127,6 +163,7 @@ class MonthTables:
     data_quality: Table
     new_findings: Table
     trend: Table
+    adjustments: Table
 
     def summary(self) -> dict[str, Any]:
         """The month's rpt_monthly_summary row (empty when the month has no rows at all)."""
@@ -145,6 +182,8 @@ class ReportExport:
     summary: dict[str, Any]
     top_findings: list[dict[str, Any]] = field(default_factory=list)
     new_findings: list[dict[str, Any]] = field(default_factory=list)
+    adjustments_csv_path: Path | None = None
+    adjustment_lines: int = 0
 
 
 def month_start(billing_month: str) -> date:
@@ -191,6 +230,15 @@ def write_csv(table: Table, path: Path) -> None:
         writer = csv.writer(out)
         writer.writerow(table.columns)
         writer.writerows([csv_cell(value) for value in row] for row in table.rows)
+
+
+def adjustments_for_import(adjustments: Table) -> Table:
+    """The month's adjustments in the import's columns (ADJUSTMENTS_CSV_COLUMNS), in order."""
+    positions = [adjustments.columns.index(name) for name in ADJUSTMENTS_CSV_COLUMNS]
+    return Table(
+        ADJUSTMENTS_CSV_COLUMNS,
+        [tuple(row[position] for position in positions) for row in adjustments.rows],
+    )
 
 
 # --------------------------------------------------------------------------- workbook
@@ -258,6 +306,33 @@ REPORT_COLUMNS = (
     "account_id",
     "discrepancy_id",
     "finding_key",
+)
+ADJUSTMENT_COLUMNS = (
+    "customer_name",
+    "product_code",
+    "adjustment_kind",
+    "invoice_id",
+    "quantity",
+    "unit_price",
+    "amount",
+    "currency",
+    "reason",
+    "corrected_quantity",
+    "original_quantity",
+    "approved_amount",
+    "is_partial",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "finding_month",
+    "discrepancy_type",
+    "invoice_line_id",
+    "line_number",
+    "customer_key",
+    "account_id",
+    "discrepancy_id",
+    "decision_id",
+    "adjustment_id",
 )
 PROVIDER_COLUMNS = (
     "customer_name",
@@ -341,6 +416,7 @@ PRINTED = {  # the last printed column of each sheet
     "Findings": "is_new",
     "All customer-products": "has_new_finding",
     "Provider findings": "reason",
+    "Adjustments": "reason",
     "Entitlements": "is_new",
     "Data quality": "details",
     "Trend": "true_up_amount",
@@ -742,6 +818,12 @@ def write_workbook(
                 PROVIDER_COLUMNS,
             ),
             (
+                "Adjustments",
+                tables.adjustments.columns,
+                tables.adjustments.records(),
+                ADJUSTMENT_COLUMNS,
+            ),
+            (
                 "Entitlements",
                 tables.entitlements.columns,
                 tables.entitlements.records(),
@@ -760,6 +842,10 @@ def write_workbook(
             if name == "Findings" and not records:
                 sheets[name].write_string(
                     1, 0, "No findings: every customer-product of the month matches.", formats.note
+                )
+            if name == "Adjustments" and not records:
+                sheets[name].write_string(
+                    1, 0, "No adjustments: this month's run settled no approval.", formats.note
                 )
         trend_columns = _ordered(tables.trend.columns, TREND_COLUMNS)
         trend_records = tables.trend.records()
@@ -807,8 +893,11 @@ def export_month(
     folder = report_folder(settings, billing_month)
     csv_path = folder / f"reconciliation_{billing_month}.csv"
     xlsx_path = folder / f"reconciliation_{billing_month}.xlsx"
+    adjustments_csv_path = folder / f"adjustments_{billing_month}.csv"
     write_csv(tables.finance_report, csv_path)
     write_workbook(tables, validation_warnings, xlsx_path)
+    # last: the file the billing system imports exists only beside a complete report
+    write_csv(adjustments_for_import(tables.adjustments), adjustments_csv_path)
     return ReportExport(
         billing_month=billing_month,
         csv_path=csv_path,
@@ -823,6 +912,8 @@ def export_month(
             {name: _json_value(value) for name, value in row.items()}
             for row in tables.new_findings.records()
         ],
+        adjustments_csv_path=adjustments_csv_path,
+        adjustment_lines=len(tables.adjustments.rows),
     )
 
 

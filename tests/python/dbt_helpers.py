@@ -36,6 +36,7 @@ MARTS = (
     "rpt_entitlement_usage",
     "rpt_unmatched_customer_suggestions",
     "rpt_finding_evidence",
+    "fct_billing_adjustments",
 )
 RESOLUTIONS_HEADER = "discrepancy_id,decision,decided_by,decided_at,amount,currency,note\n"
 

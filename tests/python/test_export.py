@@ -1,4 +1,4 @@
-"""The report files: safe for spreadsheets, the six sheets and the chart, atomic writes."""
+"""The report files: safe for spreadsheets, the sheets and the chart, atomic writes."""
 
 from __future__ import annotations
 
@@ -98,6 +98,7 @@ def test_workbook_sheets_chart_and_no_formula_cells(reconciled_month):
         "Findings",
         "All customer-products",
         "Provider findings",
+        "Adjustments",
         "Entitlements",
         "Data quality",
         "Trend",

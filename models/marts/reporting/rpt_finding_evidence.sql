@@ -192,7 +192,7 @@ invoice_line_evidence as (
         cast(null as {{ dbt.type_string() }}) as provider_name,
         'Counted: ' || coalesce(counted_lines.invoice_status, 'unknown status')
         || ' invoice line, ' || cast(counted_lines.billed_quantity as {{ dbt.type_string() }})
-        || ' seats' as why,
+        || case when abs(counted_lines.billed_quantity) = 1 then ' seat' else ' seats' end as why,
         counted_lines.source_file_name as source_file,
         counted_lines.invoice_status,
         counted_lines.currency,
