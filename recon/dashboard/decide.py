@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -279,13 +280,12 @@ def record(
 
 
 # --------------------------------------------------------------------------- audit trail
-def adjustments_file(settled_in_month: Any) -> str:
+def adjustments_file(settings: Any, settled_in_month: Any) -> Path:
     """The monthly job's adjustments CSV that holds a month's lines (recon/export.py)."""
-    from recon.config import Settings
     from recon.export import report_folder
 
     month = pd.Timestamp(settled_in_month).strftime("%Y-%m")
-    return str(report_folder(Settings.from_env(), month) / f"adjustments_{month}.csv")
+    return report_folder(settings, month) / f"adjustments_{month}.csv"
 
 
 def audit_page(load: Any, source: Any, source_key: str) -> None:
@@ -325,5 +325,10 @@ def audit_page(load: Any, source: Any, source_key: str) -> None:
     if adjustments.empty:
         st.info("No approved decision has an adjustment yet.")
         return
-    adjustments["file"] = adjustments["settled_in_month"].map(adjustments_file)
+    from recon.config import Settings
+
+    settings = Settings.from_env()
+    adjustments["file"] = adjustments["settled_in_month"].map(
+        lambda month: str(adjustments_file(settings, month))
+    )
     st.dataframe(shown(adjustments), hide_index=True, width="stretch", key="adjustments")

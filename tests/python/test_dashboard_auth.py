@@ -13,6 +13,7 @@ line has the approved amount.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -28,7 +29,9 @@ from conftest import MONTH_ONE, MONTH_TWO, build_production, copy_state, discrep
 from dbt_helpers import query
 
 from recon.dashboard import screenshot
+from recon.dashboard.decide import adjustments_file
 from recon.evidence import evidence_csv, evidence_for, evidence_sha256
+from recon.export import export_month
 from recon.marts import MartReader
 
 REVIEWER = "sam.reviewer@example.com"
@@ -208,6 +211,13 @@ def test_reviewer_proposes_approver_approves_viewer_reads_and_the_next_build_res
     assert {row[:3] for row in adjustments} == {("credit_note", "INV1", APPROVER)}
     assert abs(sum(row[3] for row in adjustments)) == Decimal("120.00")
     assert {abs(row[4]) for row in adjustments} == {Decimal("120.00")}  # signed for import
+
+    # the month's import file has the line; the audit page names that file
+    report = export_month(deciding.settings, MONTH_TWO)
+    assert report.adjustments_csv_path == adjustments_file(deciding.settings, f"{MONTH_TWO}-01")
+    with report.adjustments_csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        lines = [line for line in csv.DictReader(handle) if line["discrepancy_id"] == CREDITED]
+    assert abs(sum(Decimal(line["amount"]) for line in lines)) == Decimal("120.00")
 
     # the audit trail page, read by the viewer: both decisions and the adjustment line (the
     # grids' cells are read from their accessible text)
