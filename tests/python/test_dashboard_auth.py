@@ -97,11 +97,25 @@ def deciding(
     }
     log = root / "dashboard.log"
     server = screenshot.start_dashboard(port, log, env)
+    secrets = None
     try:
         screenshot.wait_until_healthy(url.replace("localhost", "127.0.0.1"), server, log)
+        secrets = _secrets_file_of(server.pid)
+        # Streamlit's [auth] settings: in a private file, only while the dashboard runs
+        assert secrets.stat().st_mode & 0o777 == 0o600
+        assert secrets.parent.stat().st_mode & 0o777 == 0o700
+        assert 'client_secret = "local-provider-only"' in secrets.read_text(encoding="utf-8")
         yield Deciding(root, settings, url)
     finally:
         screenshot.stop_dashboard(server)
+    assert secrets is None or not secrets.parent.exists(), "the sign-in secrets outlived it"
+
+
+def _secrets_file_of(pid: int) -> Path:
+    """The secrets file `recon dashboard` (pid) handed its Streamlit child."""
+    (child,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    arguments = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
+    return Path(arguments[arguments.index("--secrets.files") + 1])
 
 
 @pytest.fixture(scope="module")
