@@ -138,9 +138,12 @@ def summary_markdown(
         f"| {vocabulary.header('raw_file_warnings')} | {len(validation.warnings)} |",
         "",
         f"Report: `{report.csv_path}` and `{report.xlsx_path}`",
-        f"Billing adjustments to import ({report.adjustment_lines} lines): "
-        f"`{report.adjustments_csv_path}`",
     ]
+    if report.adjustments_csv_path is not None:
+        lines.append(
+            f"Billing adjustments to import ({report.adjustment_lines} lines): "
+            f"`{report.adjustments_csv_path}`"
+        )
     if validation.data_docs_index:
         lines.append(f"Raw-file checks (Great Expectations): `{validation.data_docs_index}`")
     if validation.warnings:

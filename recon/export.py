@@ -133,6 +133,7 @@ ADJUSTMENTS_CSV_COLUMNS = (
     "reason",
     "discrepancy_id",
     "decision_id",
+    "evidence_sha256",
     "decided_by",
     "decided_at",
     "finding_month",

@@ -28,6 +28,13 @@ billing_discrepancies as (
     select * from {{ ref('fct_billing_discrepancies') }}
 ),
 
+decisions as (
+    select
+        decision_id,
+        evidence_sha256
+    from {{ ref('stg_resolutions__discrepancy_decisions') }}
+),
+
 finding_evidence as (
     select * from {{ ref('rpt_finding_evidence') }}
     where evidence_kind = 'invoice_line'
@@ -60,6 +67,7 @@ approvals as (
         billing_discrepancies.invoice_ids,
         discrepancy_resolutions.decision,
         discrepancy_resolutions.decided_by,
+        decisions.evidence_sha256,
         discrepancy_resolutions.currency as decision_currency,
         abs(discrepancy_resolutions.decided_amount) as approved_amount,
         abs(billing_discrepancies.quantity_delta) as seats,
@@ -77,6 +85,8 @@ approvals as (
     from discrepancy_resolutions
     inner join billing_discrepancies
         on discrepancy_resolutions.discrepancy_id = billing_discrepancies.discrepancy_id
+    left join decisions
+        on discrepancy_resolutions.decision_id = decisions.decision_id
     left join settled_in_other_months
         on discrepancy_resolutions.discrepancy_id = settled_in_other_months.discrepancy_id
     where
@@ -281,6 +291,7 @@ final as (
         approvals.discrepancy_type,
         approvals.decision,
         approvals.decided_by,
+        approvals.evidence_sha256,
         coalesce(lines_with_amounts.currency, approvals.decision_currency) as currency,
         case
             when lines_with_amounts.invoice_status = 'open' then 'Invoice correction: '
@@ -290,7 +301,7 @@ final as (
         || case
             when approvals.product_code is null then 'a lump sum'
             else
-                cast(lines_with_amounts.line_seats as {{ dbt.type_string() }})
+                cast(cast(lines_with_amounts.line_seats as bigint) as {{ dbt.type_string() }})
                 || case when lines_with_amounts.line_seats = 1 then ' seat' else ' seats' end
                 || ' of ' || approvals.product_code
                 || case when approvals.direction < 0 then ' taken off' else ' added' end

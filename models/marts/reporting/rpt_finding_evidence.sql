@@ -106,23 +106,24 @@ states_explained as (
                 then
                     'Billable: live in ' || department || ' (a valid department), live from '
                     || cast(effective_go_live_date as {{ dbt.type_string() }})
-            else 'Not billable: ' || rtrim(
-                case when event_status <> 'live' then 'status ' || event_status || '; ' else '' end
+            -- each reason starts with '; ', the first one's cut off
+            else 'Not billable: ' || substr(
+                case when event_status <> 'live' then '; status ' || event_status else '' end
                 || case
                     when not has_valid_department
-                        then 'department ' || coalesce(department, '(empty)') || ' not valid; '
+                        then '; department ' || coalesce(department, '(empty)') || ' not valid'
                     else ''
                 end
                 || case
                     when effective_go_live_date > {{ billing_month_end() }}
                         then
-                            'live from '
+                            '; live from '
                             || cast(effective_go_live_date as {{ dbt.type_string() }})
-                            || ', after the month end; '
+                            || ', after the month end'
                     else ''
                 end
-                || case when not is_billable_product then 'product not billable; ' else '' end,
-                '; '
+                || case when not is_billable_product then '; product not billable' else '' end,
+                3
             )
         end as why
     from states_of_findings
