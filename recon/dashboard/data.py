@@ -92,6 +92,7 @@ QUERIES = {
             decision,
             decided_by,
             decided_at,
+            evidence_sha256,
             discrepancy_id,
             decision_id
         from {schema}.fct_billing_adjustments
