@@ -195,7 +195,7 @@ def _documented_columns() -> list[str]:
     section = readme.split("## Billing adjustments to import", 1)[1].split("\n## ", 1)[0]
     columns: list[str] = []
     for row in re.findall(r"^\| (`[^|]+`) \|", section, flags=re.MULTILINE):
-        columns += re.findall(r"`([a-z_]+)`", row)
+        columns += re.findall(r"`([a-z0-9_]+)`", row)
     return columns
 
 
