@@ -241,9 +241,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
-def dashboard_command(port: int, address: str) -> list[str]:
-    """The streamlit command line of `recon dashboard` (headless, no usage statistics)."""
+def dashboard_command(port: int, address: str, secrets: Path | None = None) -> list[str]:
+    """The streamlit command line of `recon dashboard` (headless, no usage statistics); with
+    `secrets`, Streamlit reads its sign-in settings from that file only."""
     app = Path(__file__).resolve().parent / "dashboard" / "app.py"
+    secrets_option = ["--secrets.files", str(secrets)] if secrets else []
     return [
         sys.executable,
         "-m",
@@ -262,6 +264,7 @@ def dashboard_command(port: int, address: str) -> list[str]:
         "none",
         "--client.toolbarMode",
         "viewer",
+        *secrets_option,
     ]
 
 
@@ -290,11 +293,22 @@ def run_dashboard(port: int, address: str) -> int:
     import signal
     import subprocess
 
+    from recon.dashboard.auth import auth_secrets_toml, oidc_configured
+
     def stop(signum: int, frame: object) -> None:
         raise _Stopped(signum)
 
+    folder = None
+    secrets = None
+    if oidc_configured():  # sign-in: Streamlit's [auth] in a file only this user can read
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="recon-dashboard-"))  # mode 0700
+        secrets = folder / "secrets.toml"
+        secrets.touch(mode=0o600)
+        secrets.write_text(auth_secrets_toml(port), encoding="utf-8")
     child = subprocess.Popen(  # preexec_fn: one call, before any thread is started
-        dashboard_command(port, address), preexec_fn=_stop_with_parent
+        dashboard_command(port, address, secrets), preexec_fn=_stop_with_parent
     )
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -313,24 +327,41 @@ def run_dashboard(port: int, address: str) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+        if folder is not None:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Starts the Streamlit dashboard over the marts until interrupted."""
+    from recon.dashboard.auth import auth_secrets_toml, oidc_configured
     from recon.dashboard.data import MartSource
 
     source = MartSource.from_env()
-    print(f"dashboard on http://{args.address}:{args.port} reading {source.describe()}")
+    if oidc_configured():
+        try:
+            auth_secrets_toml(args.port)  # a missing client id or secret stops here, named
+        except ValueError as error:
+            print(f"recon dashboard: {error}", file=sys.stderr)
+            return 2
+        sign_in = "sign-in through RECON_OIDC_METADATA_URL"
+    else:
+        sign_in = "read-only: no identity provider configured (RECON_OIDC_METADATA_URL)"
+    print(f"dashboard on http://{args.address}:{args.port} reading {source.describe()}; {sign_in}")
     return run_dashboard(args.port, args.address)
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
     """The README's picture, from the published marts (the demo's after `make demo`)."""
-    from recon.dashboard.screenshot import take_screenshot
+    from recon.dashboard.screenshot import take_decision_screenshot, take_screenshot
 
     path = Path(args.out)
     take_screenshot(path, month=args.month)
     print(f"wrote {path}")
+    deciding = Path(args.decide_out)
+    take_decision_screenshot(deciding, month=args.month)
+    print(f"wrote {deciding}")
     return 0
 
 
@@ -406,6 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the README's dashboard picture, from the published marts (run after `make demo`)",
     )
     screenshot.add_argument("--out", default=str(PROJECT_DIR / "docs" / "img" / "dashboard.png"))
+    screenshot.add_argument(
+        "--decide-out",
+        default=str(PROJECT_DIR / "docs" / "img" / "deciding.png"),
+        help="the picture of a reviewer deciding (signed in through a local identity provider)",
+    )
     screenshot.add_argument(
         "--month", default=None, help="YYYY-MM the picture must show (default: any)"
     )

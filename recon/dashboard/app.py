@@ -3,9 +3,11 @@
 For Finance and Customer Success: the month's headline numbers, provider counts by account
 and product over the months, the billing match rate and mis-billed dollars over time, the
 month's findings by dollar impact with their decision status (drill down from a finding to
-the providers behind its count), and the month's data-quality issues. It only reads the
-marts (recon/dashboard/data.py); decisions are recorded in
-resolutions/discrepancy_resolutions.csv (docs/DECISIONS.md says why).
+the providers behind its count), and the month's data-quality issues. It reads the marts
+(recon/dashboard/data.py). Signed in through the company's identity provider, a reviewer or an
+approver decides on a finding after seeing its evidence, and an audit-trail page lists every
+decision and billing adjustment (recon/dashboard/decide.py); without an identity provider it
+is read-only.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from recon.dashboard.auth import Person
 from recon.dashboard.charts import dollars_chart, match_rate_chart, provider_count_chart
 from recon.dashboard.data import MartSource, as_date, days, month_label, rate
+from recon.dashboard.decide import audit_page, decision_section, who_is_here
 from recon.vocabulary import FINDINGS_LEAD_COLUMNS, finding_label, header, money, product_shown
 
 CACHE_SECONDS = 60
@@ -141,7 +145,11 @@ def drill_down(
 
 
 def findings_section(
-    findings: pd.DataFrame, providers: pd.DataFrame, provider_findings: pd.DataFrame
+    findings: pd.DataFrame,
+    providers: pd.DataFrame,
+    provider_findings: pd.DataFrame,
+    person: Person,
+    source_key: str,
 ) -> None:
     st.subheader("Findings of the month, largest dollar impact first")
     if findings.empty:
@@ -176,7 +184,9 @@ def findings_section(
         for row in shown.itertuples()
     }
     chosen = st.selectbox("Finding", list(labels), index=0, format_func=labels.__getitem__)
-    drill_down(shown[shown["discrepancy_id"] == chosen].iloc[0], providers, provider_findings)
+    finding = shown[shown["discrepancy_id"] == chosen].iloc[0]
+    drill_down(finding, providers, provider_findings)
+    decision_section(finding, person, source_key)
 
 
 def data_quality_section(issues: pd.DataFrame) -> None:
@@ -190,11 +200,32 @@ def data_quality_section(issues: pd.DataFrame) -> None:
     st.dataframe(issues.rename(columns=header), hide_index=True, width="stretch")
 
 
+def findings_page(source: MartSource, key: str, chosen: str, person: Person) -> None:
+    month = as_date(f"{chosen}-01")
+    summary = load(source, key, "summary")
+    month_summary = summary[summary["billing_month"].map(as_date) == month].iloc[0]
+    st.caption(f"{header('billing_month')} {chosen}")
+    headline(month_summary)
+    findings_section(
+        load(source, key, "findings", month),
+        load(source, key, "billable_providers", month),
+        load(source, key, "provider_findings", month),
+        person,
+        key,
+    )
+    trend_section(summary)
+    provider_count_section(load(source, key, "provider_counts"))
+    data_quality_section(load(source, key, "data_quality", month))
+
+
 def main() -> None:
     st.set_page_config(page_title="Provider reconciliation", layout="wide")
     source = MartSource.from_env()
     key = source.describe()
     st.title("Provider reconciliation")
+    person = who_is_here()
+    if person is None:  # an identity provider is configured: nothing before sign-in
+        return
     try:
         months = load(source, key, "months")
     except Exception as error:  # the page says what is wrong instead of a stack trace
@@ -207,20 +238,18 @@ def main() -> None:
     month_labels = [month_label(value) for value in months["billing_month"]]
     chosen = st.sidebar.selectbox(header("billing_month"), month_labels, index=0)
     st.sidebar.caption(f"Reading {key}")
-    month = as_date(f"{chosen}-01")
-
-    summary = load(source, key, "summary")
-    month_summary = summary[summary["billing_month"].map(as_date) == month].iloc[0]
-    st.caption(f"{header('billing_month')} {chosen}")
-    headline(month_summary)
-    findings_section(
-        load(source, key, "findings", month),
-        load(source, key, "billable_providers", month),
-        load(source, key, "provider_findings", month),
+    pages = st.navigation(
+        [
+            st.Page(
+                lambda: findings_page(source, key, chosen, person),
+                title="Findings",
+                url_path="findings",
+                default=True,
+            ),
+            st.Page(lambda: audit_page(load, source, key), title="Audit trail", url_path="audit"),
+        ]
     )
-    trend_section(summary)
-    provider_count_section(load(source, key, "provider_counts"))
-    data_quality_section(load(source, key, "data_quality", month))
+    pages.run()
 
 
 main()

@@ -56,6 +56,47 @@ QUERIES = {
         from {schema}.fct_provider_discrepancies
         where billing_month = ?
         order by account_id, npi, discrepancy_type""",
+    # the audit trail: the decision in force on each decided finding (CSV and dashboard)
+    "resolutions": """
+        select
+            decided_at,
+            decided_by,
+            decision,
+            decided_amount,
+            currency,
+            decision_note,
+            resolution_status,
+            days_to_resolve,
+            billing_month,
+            customer_name,
+            product_code,
+            discrepancy_type,
+            discrepancy_id
+        from {schema}.fct_discrepancy_resolutions
+        where decision is not null
+        order by decided_at desc, discrepancy_id""",
+    # the draft billing adjustments of the approved decisions, every month
+    "adjustments": """
+        select
+            settled_in_month,
+            adjustment_kind,
+            invoice_id,
+            invoice_line_id,
+            customer_name,
+            product_code,
+            quantity,
+            unit_price,
+            amount,
+            currency,
+            reason,
+            decision,
+            decided_by,
+            decided_at,
+            evidence_sha256,
+            discrepancy_id,
+            decision_id
+        from {schema}.fct_billing_adjustments
+        order by settled_in_month desc, invoice_id, line_number, discrepancy_id""",
     "data_quality": """
         select source, issue, column_name, count(*) as issues
         from {schema}.fct_data_quality_issues

@@ -1,7 +1,12 @@
-"""The README's picture of the dashboard, taken on purpose by a maintainer from the demo:
+"""The README's pictures of the dashboard, taken on purpose by a maintainer from the demo:
 
     make demo            # the demo data, reconciled and published
-    make screenshot      # recon screenshot: docs/img/dashboard.png from the published marts
+    make screenshot      # recon screenshot: docs/img/dashboard.png and docs/img/deciding.png
+
+The second picture is a reviewer deciding: a local OpenID Connect provider
+(oidc-provider-mock, a development dependency) signs in a demo reviewer named in a temporary
+roles file, who opens the largest overbilling, reads its evidence and proposes a credit,
+recorded in a temporary decision store (the demo's own store is never written).
 
 `recon dashboard` is started on a free port over the published marts (RECON_* settings, as
 for any reader), Debian's headless Chromium (`make browser`) loads the page through
@@ -136,6 +141,135 @@ def load_page(driver: Any, url: str, timeout: float = 90) -> None:
     time.sleep(2)  # let the charts finish drawing
 
 
+# --------------------------------------------------------------------------- a person's hands
+def wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
+    """`condition(driver)` once truthy; an element replaced by a rerun or a page being
+    loaded is looked for again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ignored = (StaleElementReferenceException,)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
+
+
+def page_text(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def button(driver: Any, label: str) -> Any:
+    """The button labelled `label`, or None."""
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.XPATH, f"//button[normalize-space()='{label}']")
+    return found[0] if found else None
+
+
+def click(driver: Any, label: str) -> None:
+    wait(driver, lambda page: button(page, label)).click()
+
+
+def _selectbox(driver: Any, label: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return wait(
+        driver,
+        lambda page: page.find_element(
+            By.XPATH, f"//div[@data-testid='stSelectbox'][.//label[normalize-space()='{label}']]"
+        ),
+    )
+
+
+def settle(driver: Any) -> None:
+    """Waits for the rerun a widget started to finish (Streamlit's running icon gone)."""
+    from selenium.webdriver.common.by import By
+
+    time.sleep(0.5)
+    running = '[data-testid="stStatusWidgetRunningIcon"]'
+    wait(driver, lambda page: not page.find_elements(By.CSS_SELECTOR, running))
+
+
+def choose(driver: Any, label: str, option: str) -> None:
+    """Picks the first option containing `option` in the selectbox labelled `label`, and
+    waits for the page's rerun."""
+    from selenium.webdriver.common.by import By
+
+    _selectbox(driver, label).find_element(By.CSS_SELECTOR, "input").click()
+    wait(
+        driver,
+        lambda page: page.find_element(
+            By.XPATH, f"//*[@role='option'][contains(normalize-space(), '{option}')]"
+        ),
+    ).click()
+    settle(driver)
+
+
+def options(driver: Any, label: str) -> list[str]:
+    """The options of the selectbox labelled `label` (opened, read, closed)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    field = _selectbox(driver, label).find_element(By.CSS_SELECTOR, "input")
+    field.click()
+    shown = wait(driver, lambda page: page.find_elements(By.XPATH, "//*[@role='option']"))
+    texts = [option.text for option in shown]
+    field.send_keys(Keys.ESCAPE)
+    return texts
+
+
+def sign_in(driver: Any, url: str, person: str) -> None:
+    """The dashboard's Sign in, `person` picked on the identity provider's page (the
+    oidc-provider-mock's), back on the dashboard signed in."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    click(driver, "Sign in")
+    wait(
+        driver, lambda page: page.find_element(By.CSS_SELECTOR, f'button[value="{person}"]')
+    ).click()
+    wait(driver, lambda page: f"Signed in as {person}" in page_text(page))
+
+
+def sign_out(driver: Any) -> None:
+    """The dashboard's Sign out, then the identity provider's end of session."""
+    click(driver, "Sign out")
+    click(driver, "End session")
+    wait(driver, lambda page: button(page, "Sign in") is not None)
+
+
+def decide(driver: Any, decision: str, note: str) -> str:
+    """Fills the decision form (the amount left at the finding's), records it, and returns
+    the page's answer ("Recorded: ..." or "Not recorded: ...")."""
+    from selenium.webdriver.common.by import By
+
+    choose(driver, "Decision", decision)
+    driver.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Note"]').send_keys(note)
+    click(driver, "Record the decision")
+    return wait(
+        driver,
+        lambda page: next(
+            (
+                alert.text
+                for alert in page.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')
+                if alert.text.startswith(("Recorded:", "Not recorded:"))
+            ),
+            None,
+        ),
+    )
+
+
+def sign_in_env(metadata_url: str, dashboard_url: str, roles: Path) -> dict[str, str]:
+    """The settings of a dashboard that signs people in through `metadata_url`."""
+    return {
+        "RECON_OIDC_METADATA_URL": metadata_url,
+        "RECON_OIDC_CLIENT_ID": "recon-dashboard",
+        "RECON_OIDC_CLIENT_SECRET": "local-provider-only",
+        "RECON_DASHBOARD_URL": dashboard_url,
+        "RECON_ROLES_FILE": str(roles),
+    }
+
+
 def take_screenshot(path: Path, month: str | None = None) -> None:
     """docs/img/dashboard.png (or `path`) from the published marts; `month`, when given, must
     be the month the dashboard opens on."""
@@ -155,6 +289,98 @@ def take_screenshot(path: Path, month: str | None = None) -> None:
                 if month and f"Billing month {month}" not in page:
                     raise RuntimeError(f"the dashboard does not open on {month}")
                 picture = work / "dashboard.png"
+                if not driver.save_screenshot(str(picture)):
+                    raise RuntimeError("Chromium did not save the screenshot")
+        finally:
+            stop_dashboard(server)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(picture, path)
+
+
+DEMO_REVIEWER = "reviewer@example.com"
+
+
+def _overbilling_with_providers() -> str:
+    """The drill-down label of the latest month's largest overbilling with billable providers
+    (its evidence has every kind of row): a credit is its remedy."""
+    from recon.marts import MartReader
+
+    rows = (
+        MartReader.from_env()
+        .query(
+            """
+        select findings.customer_name, findings.product_code
+        from {schema}.fct_billing_discrepancies as findings
+        where findings.discrepancy_type = 'OVERBILLED'
+            and findings.billing_month = (
+                select max(billing_month) from {schema}.fct_billing_discrepancies
+            )
+            and exists (
+                select 1 from {schema}.rpt_finding_evidence as evidence
+                where evidence.discrepancy_id = findings.discrepancy_id
+                    and evidence.evidence_kind = 'provider' and evidence.is_counted
+            )
+        order by findings.amount_delta desc, findings.customer_key, findings.product_code
+        limit 1"""
+        )
+        .rows
+    )
+    if not rows:
+        raise RuntimeError("the latest month has no overbilling with billable providers")
+    customer, product = rows[0]
+    return f"{customer} / {product}: "
+
+
+def take_decision_screenshot(path: Path, month: str | None = None) -> None:
+    """docs/img/deciding.png: a demo reviewer, signed in through a local OpenID Connect
+    provider, proposes a credit on the largest overbilling after reading its evidence; the
+    decision goes to a temporary store."""
+    from selenium.webdriver.common.by import By
+
+    try:
+        from oidc_provider_mock import User, run_server_in_thread
+    except ImportError as error:
+        raise RuntimeError("oidc-provider-mock is missing: `make install` installs it") from error
+
+    finding = _overbilling_with_providers()
+    claims = {"email": DEMO_REVIEWER, "name": "Demo Reviewer", "recon_role": "reviewer"}
+    reviewer = User(sub=DEMO_REVIEWER, claims=claims)
+    with (
+        tempfile.TemporaryDirectory(prefix="recon-screenshot-") as folder,
+        run_server_in_thread(port=0, user_claims=[reviewer]) as provider,
+    ):
+        work = Path(folder)
+        roles = work / "roles.yml"  # none: the role is the ID token's claim
+        port = free_port()
+        url = f"http://localhost:{port}"
+        metadata = f"http://localhost:{provider.server_port}/.well-known/openid-configuration"
+        env = {
+            **os.environ,
+            **sign_in_env(metadata, url, roles),
+            "RECON_ROLE_CLAIM": "recon_role",
+            "RECON_DECISIONS_DIR": str(work / "decisions"),  # never the demo's own store
+        }
+        log = work / "dashboard.log"
+        server = start_dashboard(port, log, env)
+        try:
+            wait_until_healthy(f"http://127.0.0.1:{port}", server, log)
+            with chromium(work / "profile") as driver:
+                sign_in(driver, url, DEMO_REVIEWER)
+                wait(driver, lambda page: "Download the evidence (CSV)" in page_text(page))
+                if month and f"Billing month {month}" not in page_text(driver):
+                    raise RuntimeError(f"the dashboard does not open on {month}")
+                choose(driver, "Finding", finding)
+                wait(driver, lambda page: "Download the evidence (CSV)" in page_text(page))
+                answer = decide(driver, "Propose a credit", "seats without a live provider")
+                if not answer.startswith("Recorded:"):
+                    raise RuntimeError(f"the demo proposal was not recorded: {answer}")
+                # the finding's decisions in the middle: its evidence above, the form below
+                middle = driver.find_element(
+                    By.XPATH, "//p[starts-with(normalize-space(), 'Decisions recorded')]"
+                )
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", middle)
+                time.sleep(2)
+                picture = work / "deciding.png"
                 if not driver.save_screenshot(str(picture)):
                     raise RuntimeError("Chromium did not save the screenshot")
         finally:

@@ -25,6 +25,7 @@ from dbt_helpers import query
 
 from recon import vocabulary
 from recon.dashboard import screenshot
+from recon.dashboard.decide import READ_ONLY_LINE
 from recon.marts import FINDINGS_QUERY
 
 APP = Path(__file__).resolve().parents[2] / "recon" / "dashboard" / "app.py"
@@ -99,6 +100,9 @@ def test_dashboard_shows_the_marts_numbers_and_drill_down(
     assert under > 0 and findings > 0 and resolved == 1 and mean_days is not None
     body = browser.find_element(By.TAG_NAME, "body").text
     assert f"Billing month {MONTH_TWO}" in body
+    # no identity provider configured: read-only, said in one line; evidence, but no form
+    assert READ_ONLY_LINE in body and "Download the evidence (CSV)" in body
+    assert screenshot.button(browser, "Record the decision") is None
 
     # drill-down: it opens on the largest finding; the providers behind its count
     _, product, label, _, reason, billable, customer = _findings(
