@@ -148,7 +148,11 @@ def _run_step(
     env: dict[str, str],
     project_dir: Path = PROJECT_DIR,
 ) -> Measurement:
-    label = {**STEPS, "warm_up": "page-cache warm-up (not counted)"}[name]
+    label = {
+        **STEPS,
+        "warm_up": "page-cache warm-up (not counted)",
+        "validated_history": "the earlier months' raw-file validation (not counted)",
+    }[name]
     print(f"  {label} ...", end="", flush=True)
     result = measure(command, run_dir / "logs" / f"{name}.log", env, project_dir)
     print(
@@ -269,6 +273,10 @@ def run_level(
     if methods:
         print(f"  the marts, the analyst SQL and pandas agree on {len(marts):,} customer-products")
 
+    if flow:  # the files the earlier months' flows validated (recon/validate.py)
+        _run_step(
+            "validated_history", [python, "-m", "bench.validated_history", month], run_dir, env
+        )
     link_files(data, raw_dir, [next_month])
     before_next = run_dir.with_name(run_dir.name + "_before_next")
     if flow:  # the flow starts from the same state, at the same paths (dbt's partial parse)
