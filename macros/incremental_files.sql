@@ -42,3 +42,22 @@
         where rowid in (select rowid from {{ relation }} where record_id in ({{ record_ids }}))
     )
 {%- endmacro %}
+
+{#- is_incremental(), and the stored table has `columns`: a table written by an older version
+    of the model (before those columns) is rebuilt from every line once, in place (the
+    incremental strategy replaces every record, on_schema_change adds the columns), instead
+    of failing on the first monthly run after an upgrade. -#}
+{% macro is_incremental_with(columns) -%}
+    {%- if not is_incremental() -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set stored = [] -%}
+    {%- for column in adapter.get_columns_in_relation(this) -%}
+        {%- do stored.append(column.name | lower) -%}
+    {%- endfor -%}
+    {%- for column in columns if column not in stored -%}
+        {{- log(this ~ ' has no column ' ~ column ~ ' (written by an older version): every line is built again', info=true) -}}
+        {{- return(false) -}}
+    {%- endfor -%}
+    {{- return(true) -}}
+{%- endmacro %}

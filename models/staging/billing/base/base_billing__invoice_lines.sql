@@ -13,11 +13,13 @@
     post_hook="{{ delete_lines_of_files_gone(source('billing', 'billing_invoice_lines')) }}",
 ) }}
 
+{%- set incremental = is_incremental_with(['source_loaded_at', 'flagged_at']) %}
+
 with
 
 source as (
     select * from {{ source('billing', 'billing_invoice_lines') }}
-    {% if is_incremental() -%}
+    {% if incremental -%}
         -- files ingested after the last build's (ingestion times only grow)
         where _loaded_at > (
             select coalesce(max(source_loaded_at), cast('1900-01-01' as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}))
@@ -73,7 +75,7 @@ flagged as (
     from typed
 ),
 
-{% if is_incremental() -%}
+{% if incremental -%}
 current_files as (
     select
         _file_name as file_name,

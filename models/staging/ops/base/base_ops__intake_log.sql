@@ -15,11 +15,13 @@
     post_hook="{{ delete_lines_of_files_gone(source('ops', 'ops_intake_log')) }}",
 ) }}
 
+{%- set incremental = is_incremental_with(['source_loaded_at', 'flagged_at']) %}
+
 with
 
 source as (
     select * from {{ source('ops', 'ops_intake_log') }}
-    {% if is_incremental() -%}
+    {% if incremental -%}
         -- files ingested after the last build's (ingestion times only grow)
         where _loaded_at > (
             select coalesce(max(source_loaded_at), cast('1900-01-01' as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}))
@@ -115,7 +117,7 @@ flagged as (
     from typed
 ),
 
-{% if is_incremental() -%}
+{% if incremental -%}
 current_files as (
     select
         _file_name as file_name,
