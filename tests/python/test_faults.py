@@ -35,8 +35,13 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 def _files_beside(database: Path) -> list[str]:
-    """The files and folders beside the database, but the run lock (made by the run)."""
-    return sorted(path.name for path in database.parent.iterdir() if path.suffix != ".lock")
+    """The files and folders beside the database, but the run lock and the registry of
+    validated raw files (both made by the run, before the build)."""
+    return sorted(
+        path.name
+        for path in database.parent.iterdir()
+        if path.suffix != ".lock" and not path.name.endswith(".validated_raw_files.json")
+    )
 
 
 def _set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
