@@ -75,65 +75,6 @@ flagged as (
     from typed
 ),
 
-{% if incremental -%}
-current_files as (
-    select
-        _file_name as file_name,
-        _loaded_at as loaded_at
-    from {{ source('billing', 'billing_invoice_lines') }}
-    group by _file_name, _loaded_at
-),
-
--- Stored lines of files replaced since (re-ingested) or gone from the folder.
-stored_lines_gone as (
-    select stored.record_id
-    from {{ this }} as stored
-    left join current_files
-        on
-            stored.source_file_name = current_files.file_name
-            and stored.source_loaded_at = current_files.loaded_at
-    where current_files.file_name is null
-),
-
--- Every line these lines carry or that lost a copy: its winner is decided again below,
--- over every copy still current.
-records_to_flag_again as (
-    select flagged.record_id from flagged
-    union
-    select stored_lines_gone.record_id from stored_lines_gone
-),
-
-stored_copies as (
-    select stored.* exclude (is_duplicate, flagged_at)
-    from
-        {{ stored_rows_of_records(this, 'select record_id from records_to_flag_again') }}
-            as stored
-    inner join current_files
-        on
-            stored.source_file_name = current_files.file_name
-            and stored.source_loaded_at = current_files.loaded_at
-),
-
-lines as (
-    select * from flagged
-    union all
-    select * from stored_copies
-),
-{%- else -%}
-lines as (
-    select * from flagged
-),
-{%- endif %}
-
-final as (
-    select
-        *,
-        {{ is_superseded_copy() }} as is_duplicate,
-        cast(
-            '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
-            as {{ adapter.dispatch('timestamp_type', 'provider_recon')() }}
-        ) as flagged_at
-    from lines
-)
+{{ copies_flagged_again(source('billing', 'billing_invoice_lines'), incremental) }}
 
 select * from final
